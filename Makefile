@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# sharefs top-level Makefile.
+#
+#   make                 build sharefs.ko against KDIR (the running kernel)
+#   make tools           build mkfs.sharefs and the other userspace tools
+#   make selftests       build the static VM test programs (build/selftests)
+#   make install         install the module and the tools on this host
+#   make check           the one test command: installs its dependencies,
+#                        builds everything, runs the host tests and the VM
+#                        suite on Debian 12's 6.1 and 6.12 and unstable's
+#                        newest kernel
+#   make demo            the main job: show page-cache sharing in a VM
+
+KDIR	?= /lib/modules/$(shell uname -r)/build
+PREFIX	?= /usr/local
+DESTDIR	?=
+SELFTESTS_OUT := $(CURDIR)/build/selftests
+
+.PHONY: all module tools selftests install install-module install-tools \
+	check demo clean
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+tools:
+	$(MAKE) -C tools
+
+selftests:
+	$(MAKE) -C selftests/sharefs OUTPUT=$(SELFTESTS_OUT) \
+		KSFT_INC=$$(scripts/kselftest-headers.sh)
+
+install: install-module install-tools
+
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(if $(DESTDIR),,depmod -a $$(basename $$(dirname $(KDIR))))
+
+install-tools: tools
+	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C tools clean
+	rm -rf build

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * compat.h - every kernel-version difference sharefs depends on, in one place.
+ *
+ * sharefs builds against Debian 12's 6.1 and 6.12 kernels and the newest
+ * Debian unstable kernel (7.x).  Each difference is probed once here (a
+ * header probe with __has_include where the difference is a header, or a
+ * narrow version check naming the release that changed the API) and hidden
+ * behind a sharefs_/SHAREFS_ wrapper.  The .c files never test
+ * LINUX_VERSION_CODE themselves.
+ */
+#ifndef _SHAREFS_COMPAT_H
+#define _SHAREFS_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/fs.h>
+#include <linux/blkdev.h>
+#include <linux/iomap.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+
+/* crc32c(): <linux/crc32c.h> until the CRC library rework, then crc32.h */
+#if __has_include(<linux/crc32c.h>)
+#include <linux/crc32c.h>
+#else
+#include <linux/crc32.h>
+#endif
+
+#ifndef EFSCORRUPTED
+#define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
+#endif
+
+/* 6.10 gave struct block_device its own bd_mapping and retired bd_inode */
+static inline struct address_space *sharefs_bdev_mapping(struct block_device *bdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return bdev->bd_mapping;
+#else
+	return bdev->bd_inode->i_mapping;
+#endif
+}
+
+/* 6.19 made i_state private to accessors */
+static inline bool sharefs_inode_is_new(struct inode *inode)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	return inode_state_read_once(inode) & I_NEW;
+#else
+	return inode->i_state & I_NEW;
+#endif
+}
+
+/* 6.3 replaced the user_namespace of idmapped mounts by struct mnt_idmap */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define sharefs_idmap_t		struct mnt_idmap
+#else
+#define sharefs_idmap_t		struct user_namespace
+#endif
+
+/* 6.6 added request_mask to generic_fillattr() */
+static inline void sharefs_fillattr(sharefs_idmap_t *idmap, u32 request_mask,
+				    struct inode *inode, struct kstat *stat)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	generic_fillattr(idmap, request_mask, inode, stat);
+#else
+	generic_fillattr(idmap, inode, stat);
+#endif
+}
+
+/*
+ * Timestamps: 6.6 hid i_ctime behind accessors, 6.7 did the same for
+ * i_atime and i_mtime.  sharefs gives all three the same value.
+ */
+static inline void sharefs_set_inode_times(struct inode *inode,
+					   struct timespec64 ts)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	inode_set_mtime_to_ts(inode, ts);
+	inode_set_atime_to_ts(inode, ts);
+	inode_set_ctime_to_ts(inode, ts);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	inode->i_mtime = ts;
+	inode->i_atime = ts;
+	inode_set_ctime_to_ts(inode, ts);
+#else
+	inode->i_mtime = ts;
+	inode->i_atime = ts;
+	inode->i_ctime = ts;
+#endif
+}
+
+/* 6.5 removed generic_file_splice_read() in favour of filemap_splice_read() */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define sharefs_splice_read	filemap_splice_read
+#else
+#define sharefs_splice_read	generic_file_splice_read
+#endif
+
+/*
+ * POSIX ACLs: until 6.2 the VFS reached them through the
+ * posix_acl_*_xattr_handler entries of s_xattr and inode_operations.get_acl;
+ * from 6.2 the VFS handles the system.posix_acl_* names itself and calls
+ * inode_operations.get_inode_acl.  The callback has the same shape in both.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define SHAREFS_IOP_GET_ACL	get_inode_acl
+#define SHAREFS_ACL_XATTR_HANDLERS
+#else
+#define SHAREFS_IOP_GET_ACL	get_acl
+#define SHAREFS_ACL_XATTR_HANDLERS	\
+	&posix_acl_access_xattr_handler, &posix_acl_default_xattr_handler,
+#endif
+
+/*
+ * 6.19 split iomap's buffered read path from its bio backend: the block
+ * device entry points became iomap_bio_read_folio()/iomap_bio_readahead().
+ */
+static inline int sharefs_iomap_read_folio(struct folio *folio,
+					   const struct iomap_ops *ops)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	iomap_bio_read_folio(folio, ops);
+	return 0;
+#else
+	return iomap_read_folio(folio, ops);
+#endif
+}
+
+static inline void sharefs_iomap_readahead(struct readahead_control *rac,
+					   const struct iomap_ops *ops)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	iomap_bio_readahead(rac, ops);
+#else
+	iomap_readahead(rac, ops);
+#endif
+}
+
+#endif /* _SHAREFS_COMPAT_H */

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * internal.h - in-memory types of sharefs and the prototypes shared between
+ * its files, grouped by the file that defines them.
+ *
+ * On-disk types live in sharefs_fs.h ("dsb", "di" there); the in-memory
+ * objects here are the superblock info ("sbi") and the inode info ("si").
+ */
+#ifndef _SHAREFS_INTERNAL_H
+#define _SHAREFS_INTERNAL_H
+
+#include <linux/fs.h>
+#include <linux/pagemap.h>
+#include <linux/highmem.h>
+#include <linux/iomap.h>
+#include <linux/xattr.h>
+#include "compat.h"
+#include "sharefs_fs.h"
+
+#define SHAREFS_FS_NAME		"sharefs"
+#define SHAREFS_DOMAIN_MAX	64
+
+/*
+ * Messages name the device and the function: "sharefs (vdb): func: msg".
+ * Errors are ratelimited because a corrupt image can trigger them per read.
+ */
+#define sharefs_err(sb, fmt, ...)					\
+	pr_err_ratelimited("sharefs (%s): %s: " fmt "\n", (sb)->s_id,	\
+			   __func__, ##__VA_ARGS__)
+#define sharefs_warn(sb, fmt, ...)					\
+	pr_warn("sharefs (%s): " fmt "\n", (sb)->s_id, ##__VA_ARGS__)
+#define sharefs_info(sb, fmt, ...)					\
+	pr_info("sharefs (%s): " fmt "\n", (sb)->s_id, ##__VA_ARGS__)
+
+/* one entry of the long xattr name prefix table, loaded at mount */
+struct sharefs_xattr_prefix {
+	u8 base_index;			/* SHAREFS_XATTR_INDEX_* it extends */
+	u8 infix_len;			/* bytes in infix */
+	char *infix;			/* not NUL-terminated on disk; is here */
+};
+
+/* sbi->flags bits */
+enum {
+	SHAREFS_SBF_WARNED_COMPR,	/* "compressed inodes" logged once */
+};
+
+struct sharefs_sb_info {
+	u64 size;			/* image bytes: blocks << blkszbits */
+	u64 root_nid;
+	u64 inos;			/* inode count, for statfs */
+	u64 epoch;			/* compact inode mtime base, seconds */
+	u64 packed_nid;
+	u32 fixed_nsec;			/* compact inode mtime nanoseconds */
+	u32 blocks;			/* image size in blocks */
+	u32 meta_blkaddr;		/* block of nid 0 */
+	u32 xattr_blkaddr;		/* block of shared xattr id 0 */
+	u32 feature_compat;
+	u32 feature_incompat;
+	u32 xattr_prefix_start;		/* prefix table, in 4-byte units */
+	u8 blkszbits;
+	u8 xattr_prefix_count;
+	u8 ishare_xattr_prefix_id;
+	u8 uuid[16];
+	struct sharefs_xattr_prefix *xattr_prefixes;	/* [xattr_prefix_count] */
+	unsigned long flags;		/* SHAREFS_SBF_*, atomic bitops */
+
+	/* mount options; they do nothing until sharing lands */
+	char *domain;			/* domain=ID, NULL: default domain */
+	bool noshare;			/* noshare */
+};
+
+struct sharefs_inode {
+	u64 nid;			/* inode slot, also st_ino */
+	u64 startblk;			/* flat layouts: first data block */
+	u32 xattr_isize;		/* bytes of xattr area after the inode */
+	u16 chunkformat;		/* CHUNK_BASED: SHAREFS_CHUNK_FORMAT_* */
+	u8 chunkbits;			/* CHUNK_BASED: log2 of the chunk size */
+	u8 datalayout;			/* SHAREFS_INODE_* */
+	u8 inode_isize;			/* 32 or 64 */
+	struct inode vfs_inode;
+};
+
+static inline struct sharefs_sb_info *SHAREFS_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct sharefs_inode *SHAREFS_I(struct inode *inode)
+{
+	return container_of(inode, struct sharefs_inode, vfs_inode);
+}
+
+/* sharefs_sb_has_<feature>(sbi), generated once per feature bit */
+#define SHAREFS_FEATURE_FUNC(name, field, bit)				\
+static inline bool sharefs_sb_has_##name(const struct sharefs_sb_info *sbi) \
+{									\
+	return sbi->field & SHAREFS_FEATURE_##bit;			\
+}
+SHAREFS_FEATURE_FUNC(sb_chksum, feature_compat, COMPAT_SB_CHKSUM)
+SHAREFS_FEATURE_FUNC(plain_xattr_pfx, feature_compat, COMPAT_PLAIN_XATTR_PFX)
+SHAREFS_FEATURE_FUNC(ishare_xattrs, feature_compat, COMPAT_ISHARE_XATTRS)
+SHAREFS_FEATURE_FUNC(zero_padding, feature_incompat, INCOMPAT_ZERO_PADDING)
+SHAREFS_FEATURE_FUNC(chunked_file, feature_incompat, INCOMPAT_CHUNKED_FILE)
+SHAREFS_FEATURE_FUNC(device_table, feature_incompat, INCOMPAT_DEVICE_TABLE)
+SHAREFS_FEATURE_FUNC(xattr_prefixes, feature_incompat, INCOMPAT_XATTR_PREFIXES)
+SHAREFS_FEATURE_FUNC(48bit, feature_incompat, INCOMPAT_48BIT)
+SHAREFS_FEATURE_FUNC(metabox, feature_incompat, INCOMPAT_METABOX)
+#undef SHAREFS_FEATURE_FUNC
+
+static inline u64 sharefs_pos(struct super_block *sb, u64 blkaddr)
+{
+	return blkaddr << SHAREFS_SB(sb)->blkszbits;
+}
+
+static inline unsigned int sharefs_blkoff(struct super_block *sb, u64 pos)
+{
+	return pos & (sb->s_blocksize - 1);
+}
+
+/* byte position of an inode slot; nids are bounded by the caller */
+static inline u64 sharefs_iloc(struct super_block *sb, u64 nid)
+{
+	return sharefs_pos(sb, SHAREFS_SB(sb)->meta_blkaddr) +
+	       (nid << SHAREFS_ISLOTBITS);
+}
+
+static inline bool sharefs_layout_is_compressed(unsigned int layout)
+{
+	return layout == SHAREFS_INODE_COMPRESSED_FULL ||
+	       layout == SHAREFS_INODE_COMPRESSED_COMPACT;
+}
+
+/* data.c */
+void sharefs_warn_compressed(struct super_block *sb);
+
+/* -EOPNOTSUPP (logged once per mount) for data we cannot read */
+static inline int sharefs_check_readable(struct inode *inode)
+{
+	if (!sharefs_layout_is_compressed(SHAREFS_I(inode)->datalayout))
+		return 0;
+	sharefs_warn_compressed(inode->i_sb);
+	return -EOPNOTSUPP;
+}
+
+/*
+ * A mapped view of one page of an address_space (the block device's for
+ * metadata, an inode's for directory and symlink data).  The folio reference
+ * is held until sharefs_put_buf() or the next sharefs_bread() on the buffer;
+ * kmap_local rules apply: release nested buffers in reverse order.
+ */
+struct sharefs_buf {
+	struct address_space *mapping;
+	struct folio *folio;
+	void *page_base;		/* kmapped page, or NULL */
+	pgoff_t index;			/* page index of page_base */
+};
+
+#define SHAREFS_BUF_INIT	((struct sharefs_buf){ NULL, NULL, NULL, 0 })
+
+/* a block mapping: file range [la, la + llen) */
+enum sharefs_map_type {
+	SHAREFS_MAP_HOLE,		/* reads as zeroes */
+	SHAREFS_MAP_MAPPED,		/* at device byte pa */
+	SHAREFS_MAP_INLINE,		/* tail packed at metadata byte pa */
+};
+
+struct sharefs_map {
+	u64 la;
+	u64 llen;
+	u64 pa;
+	enum sharefs_map_type type;
+};
+
+/* data.c */
+extern const struct address_space_operations sharefs_aops;
+extern const struct file_operations sharefs_file_fops;
+extern const struct iomap_ops sharefs_iomap_ops;
+void *sharefs_bread(struct sharefs_buf *buf, loff_t pos);
+void sharefs_put_buf(struct sharefs_buf *buf);
+void *sharefs_read_meta(struct super_block *sb, struct sharefs_buf *buf,
+			u64 pos, unsigned int len);
+int sharefs_copy_meta(struct super_block *sb, u64 pos, void *dst, size_t len);
+int sharefs_copy_data(struct inode *inode, loff_t pos, void *dst, size_t len);
+struct inode *sharefs_data_source(struct inode *host);
+int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map);
+int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
+		   u64 start, u64 len);
+
+/* inode.c */
+extern const struct inode_operations sharefs_generic_iops;
+extern const struct inode_operations sharefs_symlink_iops;
+extern const struct inode_operations sharefs_special_iops;
+struct inode *sharefs_iget(struct super_block *sb, u64 nid);
+int sharefs_getattr(sharefs_idmap_t *idmap, const struct path *path,
+		    struct kstat *stat, u32 request_mask, unsigned int flags);
+
+/* dir.c */
+extern const struct file_operations sharefs_dir_fops;
+struct sharefs_dirblk {
+	const struct sharefs_dirent *de;	/* the block's dirents */
+	unsigned int len;		/* valid bytes of the block */
+	unsigned int count;		/* number of dirents */
+};
+int sharefs_dirblk_init(struct inode *dir, struct sharefs_dirblk *blk,
+			const void *data, unsigned int len);
+int sharefs_dirblk_name(struct inode *dir, const struct sharefs_dirblk *blk,
+			unsigned int i, const char **name, unsigned int *len);
+void *sharefs_dir_bread(struct inode *dir, struct sharefs_buf *buf, u64 blknr,
+			struct sharefs_dirblk *blk);
+
+/* namei.c */
+extern const struct inode_operations sharefs_dir_iops;
+
+/* xattr.c */
+extern const struct xattr_handler *sharefs_xattr_handlers[];
+ssize_t sharefs_listxattr(struct dentry *dentry, char *buffer, size_t size);
+struct posix_acl *sharefs_get_acl(struct inode *inode, int type, bool rcu);
+int sharefs_xattr_prefixes_init(struct super_block *sb);
+void sharefs_xattr_prefixes_exit(struct sharefs_sb_info *sbi);
+
+#endif /* _SHAREFS_INTERNAL_H */

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Build deterministic source trees for the test images.
+
+usage: mktree.py PROFILE DIR
+
+Profiles:
+  basic    a small tree: files of several sizes, dirs, a symlink, a hard link,
+           a fifo, a socket, char and block devices, user/trusted/security xattrs
+  full     everything of basic plus: a many-block directory, long names
+           (255 bytes), a deep tree, sparse files, many xattrs, POSIX ACLs,
+           odd modes, uid/gid > 65535, timestamps with nanoseconds
+The content is a pure function of the profile, so images rebuild identically.
+"""
+import os
+import random
+import socket
+import stat
+import subprocess
+import sys
+
+
+def write(path, data, mode=0o644, mtime=1700000000, ns=0):
+    with open(path, 'wb') as f:
+        f.write(data)
+    os.chmod(path, mode)
+    os.utime(path, ns=(mtime * 10**9 + ns, mtime * 10**9 + ns))
+
+
+def setx(path, name, value):
+    os.setxattr(path, name, value, follow_symlinks=False)
+
+
+def blob(rng, n):
+    return bytes(rng.getrandbits(8) for _ in range(n)) if n < 4096 else \
+        rng.randbytes(n)
+
+
+def basic(d, rng):
+    os.makedirs(f'{d}/dir/sub', exist_ok=True)
+    write(f'{d}/empty', b'')
+    write(f'{d}/small.txt', b'hello, sharefs\n')
+    write(f'{d}/block', blob(rng, 4096))
+    write(f'{d}/odd', blob(rng, 4096 * 3 + 123))
+    write(f'{d}/dir/big', blob(rng, 1 << 20), mode=0o755)
+    write(f'{d}/dir/sub/deep.txt', b'deep\n' * 100)
+    os.symlink('dir/sub/deep.txt', f'{d}/link')
+    os.symlink('/' + 'x' * 200, f'{d}/longlink')
+    os.link(f'{d}/small.txt', f'{d}/hardlink')
+    os.mkfifo(f'{d}/fifo')
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(f'{d}/sock')
+    s.close()
+    os.mknod(f'{d}/chr', 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(f'{d}/blk', 0o600 | stat.S_IFBLK, os.makedev(7, 0))
+    setx(f'{d}/small.txt', 'user.color', b'blue')
+    setx(f'{d}/small.txt', 'trusted.note', b'only root sees this')
+    setx(f'{d}/dir', 'user.dirattr', b'1')
+    setx(f'{d}/odd', 'security.label', b'system_u:object_r:etc_t:s0')
+
+
+def full(d, rng):
+    basic(d, rng)
+    os.makedirs(f'{d}/many', exist_ok=True)
+    for i in range(600):	# several directory blocks
+        write(f'{d}/many/entry-{i:04d}-{"y" * (i % 40)}', b'%d\n' % i)
+    os.makedirs(f'{d}/names', exist_ok=True)
+    for c in 'abc':
+        # 254: Debian 12's mkfs.erofs 1.5 fails on 255-byte names
+        write(f'{d}/names/{c * 254}', c.encode() * 10)
+    p = f'{d}/deep'
+    for i in range(40):
+        p += f'/level{i}'
+    os.makedirs(p)
+    write(f'{p}/bottom', b'bottom\n')
+    # sparse: a hole at the start, data in the middle, a hole at the end
+    with open(f'{d}/sparse', 'wb') as f:
+        f.seek(1 << 20)
+        f.write(blob(rng, 8192))
+        f.truncate(4 << 20)
+    os.utime(f'{d}/sparse', ns=(1700000000 * 10**9,) * 2)
+    write(f'{d}/xattrs', b'x')
+    for i in range(40):
+        setx(f'{d}/xattrs', f'user.attr{i:02d}', b'v' * (i * 3))
+    for i in range(5):	# the same xattr on many files: shared xattrs
+        write(f'{d}/shared{i}', b'%d' % i)
+        setx(f'{d}/shared{i}', 'user.common', b'the same value everywhere')
+    write(f'{d}/acl', b'acl\n')
+    subprocess.run(['setfacl', '-m', 'u:1234:r-x,g:5678:rw-', f'{d}/acl'],
+                   check=True)
+    os.makedirs(f'{d}/acldir')
+    subprocess.run(['setfacl', '-d', '-m', 'u:1234:rwx', f'{d}/acldir'],
+                   check=True)
+    write(f'{d}/modes', b'm', mode=0o4755)
+    write(f'{d}/sticky', b's', mode=0o1777)
+    write(f'{d}/nsec', b'n', mtime=1234567890, ns=123456789)
+    write(f'{d}/future', b'f', mtime=4102444800)	# 2100: 64-bit time
+    write(f'{d}/owned', b'o')
+    os.chown(f'{d}/owned', 100000, 200000)
+    write(f'{d}/dup1', b'same content\n' * 1000)
+    write(f'{d}/dup2', b'same content\n' * 1000)
+
+
+def main():
+    profile, d = sys.argv[1:3]
+    rng = random.Random(profile)
+    os.makedirs(d)
+    {'basic': basic, 'full': full}[profile](d, rng)
+    # directories last, so adding entries did not move their mtimes
+    for root, dirs, _ in os.walk(d, topdown=False):
+        for x in dirs:
+            os.utime(os.path.join(root, x), ns=(1700000000 * 10**9,) * 2)
+    os.utime(d, ns=(1700000000 * 10**9,) * 2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,139 @@
+#!/bin/bash
+# scripts/vm-run.sh - boot one test kernel under QEMU and run the VM suite.
+#
+#   scripts/vm-run.sh TAG [--cmd 'shell command'] [--timeout SECONDS]
+#
+# TAG is 6.1, 6.12 or sid (scripts/kernels.sh).  The initramfs holds busybox,
+# the kernel's own modules that the tests need (virtio, loop, crc32c, stock
+# erofs), build/TAG/sharefs.ko and the static test programs of
+# build/selftests/.  Every image of build/images/*.img is attached read-only:
+# all of them concatenated on one virtio disk (serial "images", the tests
+# attach loop devices at the offsets of /images/manifest), and those named in
+# build/images/direct also as their own disk (serial = image name) for
+# block-device mounts.
+#
+# The kernel log goes to the first serial port (build/TAG/console.log), the
+# KTAP output to the second (build/TAG/ktap.log).  The run fails on a test
+# failure, a timeout, or a BUG/WARNING/Oops/Call Trace/Busy inodes line.
+#
+# QEMU uses TCG.  SHAREFS_KVM=1 opts in to KVM, used only if a probe boot
+# succeeds (nested KVM dies with "emulation failure" on these machines).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+tag=${1:?usage: vm-run.sh TAG [--cmd CMD] [--timeout S]}; shift
+cmd= timeout=${SHAREFS_VM_TIMEOUT:-900}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cmd) cmd=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	*) die "unknown argument $1" ;;
+	esac
+done
+
+kdir=$KERNELS_DIR/$tag
+[ -f "$kdir/release" ] || die "kernel $tag not prepared: run scripts/kernels.sh $tag"
+rel=$(cat "$kdir/release")
+out=$top/build/$tag
+ko=$out/sharefs.ko
+[ -f "$ko" ] || die "$ko missing: run scripts/build-module.sh $tag"
+tests=$top/build/selftests
+images=${SHAREFS_IMAGES:-$top/build/images}
+
+# --- initramfs ------------------------------------------------------------
+stage=$out/initramfs
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,lib/modules,tests,images}
+cp /bin/busybox "$stage/bin/busybox"
+file -L "$stage/bin/busybox" | grep -q 'statically linked' ||
+	die "/bin/busybox is not static: install busybox-static"
+cp "$top/scripts/vm/init" "$stage/init"
+cp "$top/scripts/vm/run-tests.sh" "$stage/tests/run-tests.sh"
+: > "$stage/etc/modules-load"
+# Dependencies first.  crc32c is a soft dependency of libcrc32c on older
+# kernels: load the generic and the SSE4.2 version before anything else.
+python3 "$top/scripts/vm/modlist.py" "$kdir/modules" \
+	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs \
+	--deps-of "$ko" |
+while read -r m; do
+	name=$(basename "$m"); name=${name%%.ko*}
+	case $m in
+	*.ko.xz) xz -dc "$kdir/modules/$m" > "$stage/lib/modules/$name.ko" ;;
+	*.ko.zst) zstd -qdc "$kdir/modules/$m" > "$stage/lib/modules/$name.ko" ;;
+	*.ko.gz) gzip -dc "$kdir/modules/$m" > "$stage/lib/modules/$name.ko" ;;
+	*) cp "$kdir/modules/$m" "$stage/lib/modules/$name.ko" ;;
+	esac
+	echo "$name.ko" >> "$stage/etc/modules-load"
+done
+cp "$ko" "$stage/sharefs.ko"
+: > "$stage/tests/order"
+if [ -f "$tests/order" ]; then
+	for p in $(cat "$tests/order"); do
+		cp "$tests/$p" "$stage/tests/$p"
+	done
+	cp "$tests/order" "$stage/tests/order"
+fi
+[ -n "$cmd" ] && printf '%s\n' "$cmd" > "$stage/etc/vm-command"
+
+# --- images ---------------------------------------------------------------
+drives=()
+disk=$out/images.disk
+: > "$stage/images/manifest"
+if ls "$images"/*.img > /dev/null 2>&1; then
+	rm -f "$disk"
+	off=0
+	for img in "$images"/*.img; do
+		size=$(stat -c %s "$img")
+		dd if="$img" of="$disk" bs=4096 seek=$((off / 4096)) conv=notrunc status=none
+		echo "$(basename "$img" .img) $off $size" >> "$stage/images/manifest"
+		off=$(( (off + size + 4095) / 4096 * 4096 ))
+	done
+	drives+=(-drive "file=$disk,if=none,id=images,format=raw,readonly=on"
+		 -device "virtio-blk-pci,drive=images,serial=images")
+	if [ -f "$images/direct" ]; then
+		for name in $(cat "$images/direct"); do
+			drives+=(-drive "file=$images/$name.img,if=none,id=d-$name,format=raw,readonly=on"
+				 -device "virtio-blk-pci,drive=d-$name,serial=$name")
+		done
+	fi
+fi
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
+
+# --- boot -----------------------------------------------------------------
+boot() {	# accel timeout console ktap
+	timeout --foreground "$2" qemu-system-x86_64 -nodefaults -nographic \
+		-no-reboot -machine q35,accel="$1" -cpu max -smp 2 -m 2048 \
+		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=6 rdinit=/init" \
+		-serial "file:$3" -serial "file:$4" "${drives[@]}" \
+		< /dev/null > /dev/null 2>&1
+}
+
+accel=tcg
+if [ "${SHAREFS_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
+	printf 'true\n' > "$stage/etc/vm-command"
+	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out/probe.cpio"
+	if timeout 60 qemu-system-x86_64 -nodefaults -nographic -no-reboot \
+		-machine q35,accel=kvm -cpu host -m 512 -kernel "$kdir/vmlinuz" \
+		-initrd "$out/probe.cpio" -append "console=ttyS0 panic=-1" \
+		-serial null -serial "file:$out/probe.log" < /dev/null > /dev/null 2>&1 &&
+		grep -q '@@SHAREFS-END@@' "$out/probe.log"; then
+		accel=kvm
+	else
+		log "$tag: KVM probe boot failed, using TCG"
+	fi
+fi
+
+log "$tag: booting $rel ($accel)"
+start=$(date +%s)
+rc=0
+boot "$accel" "$timeout" "$out/console.log" "$out/ktap.log" || rc=$?
+[ $rc -eq 124 ] && log "$tag: timed out after ${timeout}s"
+log "$tag: VM ran $(( $(date +%s) - start ))s"
+if [ -n "$cmd" ]; then
+	sed -n '/@@SHAREFS-BEGIN/,/@@SHAREFS-END/p' "$out/ktap.log" | sed '1d;$d'
+	exit 0
+fi
+python3 "$top/scripts/vm/ktap-count.py" "$tag" "$out/ktap.log" "$out/console.log"

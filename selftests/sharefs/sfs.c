@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sfs.c - fixtures shared by the sharefs selftests (see sfs.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sfs.h"
+
+static int manifest_lookup(const char *name, unsigned long long *off,
+			   unsigned long long *size)
+{
+	char n[256];
+	FILE *f = fopen(SFS_MANIFEST, "r");
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %llu %llu", n, off, size) == 3) {
+		if (!strcmp(n, name)) {
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+int sfs_loop_attach(const char *name, char *dev, size_t len)
+{
+	unsigned long long off, size;
+	struct loop_config cfg = { 0 };
+	int ctl, nr, fd, lfd = -1, ret;
+
+	ret = manifest_lookup(name, &off, &size);
+	if (ret)
+		return ret;
+	fd = open(SFS_IMAGES_DISK, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0) {
+		ret = -errno;
+		goto out_fd;
+	}
+	/* another test may grab the same free device: retry on EBUSY */
+	for (int tries = 0; tries < 16; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			ret = -errno;
+			break;
+		}
+		snprintf(dev, len, "/dev/loop%d", nr);
+		lfd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (lfd < 0) {
+			ret = -errno;
+			break;
+		}
+		cfg.fd = fd;
+		cfg.info.lo_offset = off;
+		cfg.info.lo_sizelimit = size;
+		cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		strncpy((char *)cfg.info.lo_file_name, name, LO_NAME_SIZE - 1);
+		ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
+		if (!ret)
+			break;
+		close(lfd);
+		lfd = -1;
+		if (ret != -EBUSY)
+			break;
+	}
+	close(ctl);
+out_fd:
+	close(fd);
+	/* the open fd keeps an autoclear device alive until it is mounted */
+	return ret ? ret : lfd;
+}
+
+int sfs_loop_detach(const char *dev)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, LOOP_CLR_FD, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int sfs_mount_image(const char *name, const char *fstype, const char *opts,
+		    char *dir, size_t len)
+{
+	static int seq;
+	char dev[64];
+	int lfd, ret = 0;
+
+	lfd = sfs_loop_attach(name, dev, sizeof(dev));
+	if (lfd < 0)
+		return lfd;
+	snprintf(dir, len, "/mnt/%s-%s-%d-%d", name, fstype, getpid(), seq++);
+	mkdir(dir, 0755);
+	if (mount(dev, dir, fstype, MS_RDONLY, opts)) {
+		ret = -errno;
+		rmdir(dir);
+	}
+	/* the last close clears the device now, or after the umount */
+	close(lfd);
+	return ret;
+}
+
+int sfs_umount(const char *dir)
+{
+	if (umount(dir))
+		return -errno;
+	rmdir(dir);
+	return 0;
+}
+
+static unsigned long long kmsg_mark_seq;
+
+/* /dev/kmsg records: "prio,seq,usec,flags;text" */
+static void kmsg_scan(void (*fn)(const char *text, void *arg), void *arg)
+{
+	char rec[8192];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		unsigned long long seq;
+		char *text;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: keep going */
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text || sscanf(rec, "%*u,%llu", &seq) != 1)
+			continue;
+		if (seq < kmsg_mark_seq)
+			continue;
+		*strchrnul(text, '\n') = 0;
+		fn(text + 1, arg);
+	}
+	close(fd);
+}
+
+void sfs_kmsg_mark(void)
+{
+	char rec[8192];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	/* the next record to be written is one past the last one there */
+	kmsg_mark_seq = 0;
+	for (;;) {
+		unsigned long long seq;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (sscanf(rec, "%*u,%llu", &seq) == 1)
+			kmsg_mark_seq = seq + 1;
+	}
+	close(fd);
+}
+
+struct has_arg {
+	const char *needle;
+	int found;
+};
+
+static void has_one(const char *text, void *arg)
+{
+	struct has_arg *h = arg;
+
+	if (strstr(text, h->needle))
+		h->found = 1;
+}
+
+int sfs_kmsg_has(const char *needle)
+{
+	struct has_arg h = { needle, 0 };
+
+	kmsg_scan(has_one, &h);
+	return h.found;
+}
+
+struct since_arg {
+	char *buf;
+	size_t len, used;
+};
+
+static void since_one(const char *text, void *arg)
+{
+	struct since_arg *s = arg;
+	int n = snprintf(s->buf + s->used, s->len - s->used, "%s\n", text);
+
+	if (n > 0 && s->used + n < s->len)
+		s->used += n;
+}
+
+void sfs_kmsg_since(char *buf, size_t len)
+{
+	struct since_arg s = { buf, len, 0 };
+
+	buf[0] = 0;
+	kmsg_scan(since_one, &s);
+}
+
+int sfs_have_fs(const char *fstype)
+{
+	char line[256];
+	FILE *f = fopen("/proc/filesystems", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *t = strrchr(line, '\t');
+
+		t = t ? t + 1 : line;
+		t[strcspn(t, "\n")] = 0;
+		if (!strcmp(t, fstype))
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sfs.h - fixtures shared by the sharefs selftests.
+ *
+ * Test images are attached to the VM by scripts/vm-run.sh: all of them on
+ * one virtio disk whose layout is listed in /images/manifest ("name offset
+ * size" lines), some also as their own disk (/dev/disk/by-id/NAME).  The
+ * helpers here attach an image to a loop device, mount and unmount it, and
+ * read what the kernel logged in the meantime.
+ */
+#ifndef SFS_H
+#define SFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SFS_IMAGES_DISK	"/dev/disk/by-id/images"
+#define SFS_MANIFEST	"/images/manifest"
+
+/* Attach image NAME to a free read-only, autoclear loop device and write
+ * its path to dev.  Returns an open fd of the device (close it once the
+ * device is mounted or no longer needed: the last close clears it), or
+ * -errno. */
+int sfs_loop_attach(const char *name, char *dev, size_t len);
+int sfs_loop_detach(const char *dev);
+
+/* Mount image NAME (via a loop device) on a new directory under /mnt.
+ * Returns 0 or -errno; the loop device autoclears on umount. */
+int sfs_mount_image(const char *name, const char *fstype, const char *opts,
+		    char *dir, size_t len);
+int sfs_umount(const char *dir);
+
+/* Kernel log: remember where it ends now, then find what came after. */
+void sfs_kmsg_mark(void);
+/* Returns 1 if a line logged since the mark contains needle. */
+int sfs_kmsg_has(const char *needle);
+/* Copies the log lines since the mark into buf (for diagnostics). */
+void sfs_kmsg_since(char *buf, size_t len);
+
+/* Is a filesystem type registered (in /proc/filesystems)? */
+int sfs_have_fs(const char *fstype);
+
+#endif

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * mkfs.c - one build from start to finish, and the no-partial-image rule.
+ *
+ * The image is written to IMAGE.tmp-XXXXXX in the same directory and renamed
+ * over IMAGE only after everything succeeded.  Any failure, exit() from an
+ * allocation failure, SIGINT, SIGTERM or SIGHUP unlinks the temporary file,
+ * so a failed run leaves nothing behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "mkfs.h"
+
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_live;
+
+static void drop_tmp(void)
+{
+	if (tmp_live) {
+		tmp_live = 0;
+		unlink(tmp_path);
+	}
+}
+
+static void on_signal(int sig)
+{
+	if (tmp_live)
+		unlink(tmp_path);	/* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int open_tmp(const char *image)
+{
+	mode_t um = umask(0);
+	int fd;
+
+	umask(um);
+	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp-XXXXXX", image) >=
+	    (int)sizeof(tmp_path))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp_path);
+	if (fd < 0)
+		return -errno;
+	tmp_live = 1;
+	if (fchmod(fd, 0666 & ~um)) {
+		int err = -errno;
+
+		close(fd);
+		drop_tmp();
+		return err;
+	}
+	return fd;
+}
+
+int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
+		 const char *source, bool tar)
+{
+	static struct sharefs_build b;
+	struct sigaction sa;
+	int err;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	atexit(drop_tmp);
+
+	sharefs_build_init(&b, o);
+	b.image = image;
+	if (!b.opts.have_uuid) {
+		if (getrandom(b.opts.uuid, 16, 0) != 16) {
+			sharefs_msg("getrandom: %s", strerror(errno));
+			return -EIO;
+		}
+		b.opts.uuid[6] = (uint8_t)((b.opts.uuid[6] & 0x0f) | 0x40);
+		b.opts.uuid[8] = (uint8_t)((b.opts.uuid[8] & 0x3f) | 0x80);
+	}
+	b.fd = open_tmp(image);
+	if (b.fd < 0) {
+		sharefs_msg("%s: cannot create temporary file: %s", image,
+			    strerror(-b.fd));
+		return b.fd;
+	}
+	if (tar) {
+		err = sharefs_read_tar(&b, source);
+	} else {
+		err = sharefs_read_dir(&b, source);
+		if (!err)
+			err = sharefs_content_fingerprint_all(&b);
+		if (!err)
+			err = sharefs_content_store_all(&b);
+	}
+	if (!err) {
+		err = sharefs_write_image(&b);
+		if (err)
+			sharefs_msg("%s: writing image: %s", image, strerror(-err));
+	}
+	if (close(b.fd) && !err) {
+		err = -errno;
+		sharefs_msg("%s: %s", image, strerror(errno));
+	}
+	if (!err && rename(tmp_path, image)) {
+		err = -errno;
+		sharefs_msg("%s: rename: %s", image, strerror(errno));
+	}
+	if (err) {
+		drop_tmp();
+		return err;
+	}
+	tmp_live = 0;
+	if (o->progress)
+		fprintf(stderr, "%s: %llu blocks of %u bytes, %llu inodes, %llu MiB deduplicated\n",
+			image, (unsigned long long)b.total_blocks, b.blksz,
+			(unsigned long long)b.inodes,
+			(unsigned long long)(b.dedup_bytes >> 20));
+	return 0;
+}

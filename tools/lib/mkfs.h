@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
+/*
+ * mkfs.h - the image-writing library behind mkfs.sharefs.
+ *
+ * A build has four steps, each in its own file:
+ *   walk.c / tar.c   read a source into an in-memory tree of nodes (tree.c);
+ *   content.c        fingerprint regular files and store each distinct
+ *                    content once in the data region (thread pool);
+ *   image.c          lay out inodes, xattrs, inline tails and directories
+ *                    and write them with the superblock.
+ * Everything that decides a byte of the image depends only on the input
+ * (names are sorted, contents are placed in tree order), never on readdir
+ * order or thread timing, so equal input gives an equal image.
+ *
+ * Image layout, in blocks:
+ *   [superblock (+ long xattr prefix table)] [file data] [inodes] [dir and
+ *   symlink blocks].  File data comes first so a tar stream can be written
+ *   straight into place; meta_blkaddr then points after it.
+ */
+#ifndef SHAREFS_TOOLS_MKFS_H
+#define SHAREFS_TOOLS_MKFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "compat.h"
+
+struct sharefs_opts {
+	unsigned int blkszbits;		/* log2 block size, 9..12 */
+	bool fingerprint;		/* write trusted.fingerprint */
+	bool ishare;			/* also write the upstream ishare pointer */
+	bool mtime_offsets;		/* compact inodes with i_mtime offsets */
+	bool progress;			/* progress line on stderr */
+	bool have_timestamp;
+	int64_t timestamp;		/* build time (--timestamp, SOURCE_DATE_EPOCH) */
+	bool have_uuid;
+	uint8_t uuid[16];
+	char label[16];
+	int jobs;			/* worker threads */
+};
+
+struct sharefs_xattr {
+	uint8_t index;			/* SHAREFS_XATTR_INDEX_* or LONG_PREFIX|id */
+	uint8_t name_len;
+	uint16_t value_len;
+	char *name;			/* suffix after the prefix */
+	uint8_t *value;
+};
+
+/* One stored byte stream; identical files share one (dedup). */
+struct sharefs_content {
+	uint64_t size;
+	uint8_t digest[SHAREFS_FP_DIGEST_LEN];
+	char *path;			/* directory input: re-read from here */
+	uint8_t *tail;			/* the last size % blksz bytes */
+	uint64_t blkaddr;		/* first block in the data region */
+	bool tail_block;		/* tail stored in a block too (plain) */
+	bool placed;			/* bytes are already in the image */
+	/* CHUNK_BASED (sparse) */
+	bool sparse;
+	unsigned int chunkbits;		/* chunk = block << chunkbits */
+	uint32_t nchunks;
+	uint32_t *chunkmap;		/* block of each chunk, or NULL_ADDR */
+	struct sharefs_content *same;	/* the first content with these bytes */
+	struct sharefs_content *hnext;	/* dedup hash chain */
+};
+
+struct sharefs_node;
+
+struct sharefs_dentry {
+	char *name;
+	unsigned int len;
+	struct sharefs_node *node;
+};
+
+struct sharefs_node {
+	uint32_t mode, uid, gid;
+	uint32_t rdev_major, rdev_minor;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint32_t nlink;			/* links inside the image */
+	uint64_t size;
+	struct sharefs_xattr *xattrs;
+	unsigned int nxattrs;
+	/* directories */
+	struct sharefs_dentry *children;
+	size_t nchild, capchild;
+	struct sharefs_node *parent;
+	/* data */
+	struct sharefs_content *content;	/* regular files */
+	uint8_t *mem;			/* symlink target or dirent blocks */
+	/* layout */
+	bool placed;			/* nid assigned (hard links: once) */
+	bool compact, inl;
+	unsigned int datalayout;
+	unsigned int xattr_size;
+	uint64_t nid;
+	uint32_t ino;
+	uint64_t blkaddr;		/* dir/symlink blocks after the inodes */
+	uint32_t *dirblk_first;		/* dirs: first entry index per block */
+	size_t ndirblk;
+	char *path;			/* source path, for messages */
+};
+
+struct sharefs_build {
+	struct sharefs_opts opts;
+	unsigned int blksz;
+	struct sharefs_node *root;
+	int fd;				/* the image being written */
+	const char *image;		/* its final name, for messages */
+	uint64_t data_start;		/* first block of the data region */
+	uint64_t data_next;		/* next free block of the data region */
+	struct sharefs_content **hash;	/* dedup table */
+	size_t hashsize;
+	struct sharefs_content **contents;	/* in tree order */
+	size_t ncontents, capcontents;
+	uint64_t dedup_bytes;
+	uint32_t feature_incompat;
+	int64_t epoch;
+	uint32_t fixed_nsec;
+	uint8_t ishare_prefix_id;
+	uint64_t total_blocks, inodes;
+};
+
+/* util.c */
+void sharefs_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *sharefs_xmalloc(size_t n);
+void *sharefs_xcalloc(size_t n, size_t m);
+void *sharefs_xrealloc(void *p, size_t n);
+char *sharefs_xstrdup(const char *s);
+int sharefs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+int sharefs_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int sharefs_parse_uuid(const char *s, uint8_t uuid[16]);
+bool sharefs_progress_due(void);
+
+/* crc32c.c */
+uint32_t sharefs_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* tree.c */
+struct sharefs_node *sharefs_node_new(uint32_t mode);
+int sharefs_node_add_child(struct sharefs_node *dir, const char *name,
+			   struct sharefs_node *child);
+void sharefs_node_sort_children(struct sharefs_node *dir);
+int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
+		      const void *value, size_t len);
+void sharefs_xattr_set_raw(struct sharefs_node *n, uint8_t index,
+			   const char *name, const void *value, size_t len);
+void sharefs_xattrs_sort(struct sharefs_node *n);
+unsigned int sharefs_xattr_ibody_size(const struct sharefs_node *n);
+int sharefs_name_cmp(const char *a, unsigned int alen,
+		     const char *b, unsigned int blen);
+unsigned int sharefs_mode_to_ftype(uint32_t mode);
+
+/* walk.c */
+int sharefs_read_dir(struct sharefs_build *b, const char *path);
+
+/* tar.c */
+int sharefs_read_tar(struct sharefs_build *b, const char *path);
+
+/* content.c */
+void sharefs_content_register(struct sharefs_build *b,
+			      struct sharefs_content *c);
+int sharefs_content_fingerprint_all(struct sharefs_build *b);
+int sharefs_content_store_all(struct sharefs_build *b);
+int sharefs_content_stream_begin(struct sharefs_build *b,
+				 struct sharefs_content *c);
+struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
+					      struct sharefs_content *c);
+bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
+			 uint64_t size);
+void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n);
+
+/* image.c */
+void sharefs_build_init(struct sharefs_build *b, const struct sharefs_opts *o);
+uint64_t sharefs_first_data_block(const struct sharefs_build *b);
+int sharefs_write_image(struct sharefs_build *b);
+void sharefs_fill_super(const struct sharefs_build *b,
+			struct sharefs_super_block *dsb);
+uint32_t sharefs_super_checksum(const void *blk0, unsigned int blksz);
+size_t sharefs_dir_pack(struct sharefs_node *dir, unsigned int blksz,
+			struct sharefs_dentry **sorted, size_t *nsorted);
+
+/* mkfs.c: the whole build, from options to a renamed image */
+int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
+		 const char *source, bool tar);
+
+#endif /* SHAREFS_TOOLS_MKFS_H */

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * tar.c - read a tar stream (libarchive) into nodes, data straight to disk.
+ *
+ * A tar is read once, in order, so each regular file is placed in the data
+ * region when its header arrives and its bytes are written there while they
+ * are hashed.  A file whose digest matches an earlier one gives its blocks
+ * back (they are the last ones allocated) and shares the earlier copy.
+ * Entries may come in any order and may repeat a path (the last one wins);
+ * missing parent directories are created with mode 0755.  Paths are kept
+ * in a hash table that maps the normalized path to its dentry.
+ */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "mkfs.h"
+
+struct pent {
+	char *path;
+	struct sharefs_node *dir;	/* parent */
+	size_t idx;			/* index in dir->children */
+};
+
+struct tarctx {
+	struct sharefs_build *b;
+	struct pent *tab;
+	size_t n, cap;
+	const char *src;
+	uint8_t *zero;
+};
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static struct pent *ptab_find(struct tarctx *t, const char *path)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t i = str_hash(path) & (t->cap - 1); t->tab[i].path;
+	     i = (i + 1) & (t->cap - 1))
+		if (!strcmp(t->tab[i].path, path))
+			return &t->tab[i];
+	return NULL;
+}
+
+static void ptab_add(struct tarctx *t, char *path, struct sharefs_node *dir,
+		     size_t idx)
+{
+	size_t i;
+
+	if (2 * (t->n + 1) > t->cap) {
+		struct pent *old = t->tab;
+		size_t oldcap = t->cap;
+
+		t->cap = oldcap ? oldcap * 2 : 4096;
+		t->tab = sharefs_xcalloc(t->cap, sizeof(*t->tab));
+		t->n = 0;
+		for (size_t j = 0; j < oldcap; j++)
+			if (old[j].path)
+				ptab_add(t, old[j].path, old[j].dir, old[j].idx);
+		free(old);
+	}
+	for (i = str_hash(path) & (t->cap - 1); t->tab[i].path;
+	     i = (i + 1) & (t->cap - 1))
+		;
+	t->tab[i] = (struct pent){ path, dir, idx };
+	t->n++;
+}
+
+/* "./a//b/" -> "a/b"; "" is the root; ".." anywhere is refused. */
+static int normalize(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	while (*in) {
+		const char *s;
+		size_t len;
+
+		while (*in == '/')
+			in++;
+		s = in;
+		while (*in && *in != '/')
+			in++;
+		len = (size_t)(in - s);
+		if (!len || (len == 1 && s[0] == '.'))
+			continue;
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return -EINVAL;
+		if (len > SHAREFS_NAME_LEN)
+			return -ENAMETOOLONG;
+		if (o + len + 2 > outsz)
+			return -ENAMETOOLONG;
+		if (o)
+			out[o++] = '/';
+		memcpy(out + o, s, len);
+		o += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static struct sharefs_node *lookup(struct tarctx *t, const char *path)
+{
+	struct pent *p;
+
+	if (!*path)
+		return t->b->root;
+	p = ptab_find(t, path);
+	return p ? p->dir->children[p->idx].node : NULL;
+}
+
+static void init_dir_attrs(struct tarctx *t, struct sharefs_node *n)
+{
+	n->mode = S_IFDIR | 0755;
+	n->mtime = t->b->opts.have_timestamp ? t->b->opts.timestamp : 0;
+}
+
+/* Find or create the directory at path (and its parents). */
+static struct sharefs_node *ensure_dir(struct tarctx *t, char *path)
+{
+	struct sharefs_node *n = lookup(t, path), *parent;
+	char *slash, *name;
+
+	if (n)
+		return S_ISDIR(n->mode) ? n : NULL;
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		parent = ensure_dir(t, path);
+		*slash = '/';
+		name = slash + 1;
+	} else {
+		parent = t->b->root;
+		name = path;
+	}
+	if (!parent)
+		return NULL;
+	n = sharefs_node_new(S_IFDIR | 0755);
+	init_dir_attrs(t, n);
+	n->path = sharefs_xstrdup(path);
+	if (sharefs_node_add_child(parent, name, n))
+		return NULL;
+	ptab_add(t, sharefs_xstrdup(path), parent, parent->nchild - 1);
+	return n;
+}
+
+static void set_attrs(struct sharefs_node *n, struct archive_entry *e)
+{
+	n->mode = archive_entry_mode(e);
+	n->uid = (uint32_t)archive_entry_uid(e);
+	n->gid = (uint32_t)archive_entry_gid(e);
+	n->mtime = archive_entry_mtime(e);
+	n->mtime_nsec = archive_entry_mtime_is_set(e) ?
+			(uint32_t)archive_entry_mtime_nsec(e) : 0;
+	n->rdev_major = (uint32_t)archive_entry_rdevmajor(e);
+	n->rdev_minor = (uint32_t)archive_entry_rdevminor(e);
+}
+
+/* POSIX ACLs as the VFS xattr: version 2, then {tag, perm, id} sorted. */
+static void acl_to_xattr(struct sharefs_node *n, struct archive_entry *e,
+			 int type, const char *xname)
+{
+	struct { uint16_t tag, perm; uint32_t id; } ent[256];
+	int cnt = archive_entry_acl_reset(e, type), k = 0, atype, perm, tag, qual;
+	const char *name;
+	uint8_t buf[4 + 8 * 256];
+
+	if (cnt <= 0 || cnt > 256)
+		return;
+	while (k < 256 && archive_entry_acl_next(e, type, &atype, &perm, &tag,
+						 &qual, &name) == ARCHIVE_OK) {
+		uint16_t t2;
+
+		switch (tag) {
+		case ARCHIVE_ENTRY_ACL_USER_OBJ:	t2 = 0x01; break;
+		case ARCHIVE_ENTRY_ACL_USER:		t2 = 0x02; break;
+		case ARCHIVE_ENTRY_ACL_GROUP_OBJ:	t2 = 0x04; break;
+		case ARCHIVE_ENTRY_ACL_GROUP:		t2 = 0x08; break;
+		case ARCHIVE_ENTRY_ACL_MASK:		t2 = 0x10; break;
+		case ARCHIVE_ENTRY_ACL_OTHER:		t2 = 0x20; break;
+		default:				continue;
+		}
+		ent[k].tag = t2;
+		ent[k].perm = (uint16_t)(perm & 7);
+		ent[k].id = (t2 == 0x02 || t2 == 0x08) ? (uint32_t)qual : 0xffffffffu;
+		k++;
+	}
+	/* only base entries: the mode says it all, no xattr */
+	if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && k <= 3)
+		return;
+
+	for (int i = 1; i < k; i++)	/* insertion sort by (tag, id) */
+		for (int j = i; j > 0 && (ent[j - 1].tag > ent[j].tag ||
+		     (ent[j - 1].tag == ent[j].tag && ent[j - 1].id > ent[j].id)); j--) {
+			typeof(ent[0]) tmp = ent[j];
+
+			ent[j] = ent[j - 1];
+			ent[j - 1] = tmp;
+		}
+	{
+		__le32 v = cpu_to_le32(2);
+
+		memcpy(buf, &v, 4);
+	}
+	for (int i = 0; i < k; i++) {
+		__le16 tg = cpu_to_le16(ent[i].tag), pm = cpu_to_le16(ent[i].perm);
+		__le32 id = cpu_to_le32(ent[i].id);
+
+		memcpy(buf + 4 + 8 * i, &tg, 2);
+		memcpy(buf + 6 + 8 * i, &pm, 2);
+		memcpy(buf + 8 + 8 * i, &id, 4);
+	}
+	sharefs_xattr_set(n, xname, buf, 4 + 8 * (size_t)k);
+}
+
+static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
+		       struct archive_entry *e, const char *path)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+	bool acc = false, def = false;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		int err = sharefs_xattr_set(n, name, val, size);
+
+		if (err == -EOPNOTSUPP) {
+			sharefs_msg("%s: %s: xattr %s: namespace not supported, skipped",
+				    t->src, path, name);
+		} else if (err) {
+			sharefs_msg("%s: %s: xattr %s too long", t->src, path, name);
+			return err;
+		}
+		acc |= !strcmp(name, "system.posix_acl_access");
+		def |= !strcmp(name, "system.posix_acl_default");
+	}
+	/*
+	 * libarchive copies the ACL's group:: entry into the mode's group
+	 * bits; with a mask the VFS keeps the mask there (as stat shows it).
+	 */
+	if (archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0) {
+		int atype, perm, tag, qual;
+		const char *an;
+
+		while (archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+					      &atype, &perm, &tag, &qual, &an) == ARCHIVE_OK)
+			if (tag == ARCHIVE_ENTRY_ACL_MASK)
+				n->mode = (n->mode & ~070u) | ((uint32_t)(perm & 7) << 3);
+	}
+	if (!acc)
+		acl_to_xattr(n, e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS,
+			     "system.posix_acl_access");
+	if (!def && S_ISDIR(n->mode))
+		acl_to_xattr(n, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
+			     "system.posix_acl_default");
+	return 0;
+}
+
+/* Where byte off of content c lives in the image; -1 if nowhere (hole). */
+static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
+			uint64_t off, uint64_t *room)
+{
+	unsigned int bits = b->opts.blkszbits;
+
+	if (c->sparse) {
+		unsigned int shift = bits + c->chunkbits;
+		uint64_t i = off >> shift;
+
+		if (i >= c->nchunks || c->chunkmap[i] == SHAREFS_NULL_ADDR)
+			return -1;
+		*room = ((i + 1) << shift) - off;
+		return (int64_t)(((uint64_t)c->chunkmap[i] << bits) +
+				 (off & ((1ull << shift) - 1)));
+	}
+	*room = UINT64_MAX;
+	return (int64_t)((c->blkaddr << bits) + off);
+}
+
+static int write_data(struct tarctx *t, struct sharefs_content *c,
+		      const uint8_t *p, size_t len, uint64_t off)
+{
+	struct sharefs_build *b = t->b;
+	uint64_t tailoff = c->size - c->size % b->blksz;
+
+	while (len) {
+		uint64_t room, n = len;
+		int64_t pos;
+		int err;
+
+		if (off >= c->size)
+			return -EINVAL;
+		if (n > c->size - off)
+			n = c->size - off;
+		if (!c->sparse && off < tailoff && off + n > tailoff)
+			n = tailoff - off;
+		if (!c->sparse && off >= tailoff) {
+			memcpy(c->tail + (off - tailoff), p, (size_t)n);
+			if (!c->tail_block)
+				goto next;
+		}
+		pos = data_pos(b, c, off, &room);
+		if (pos < 0)
+			return -EINVAL;	/* data where the sparse map had a hole */
+		if (n > room)
+			n = room;
+		err = sharefs_pwrite_all(b->fd, p, (size_t)n, (uint64_t)pos);
+		if (err)
+			return err;
+next:
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_file(struct tarctx *t, struct archive *a,
+		     struct archive_entry *e, struct sharefs_node *n,
+		     const char *path)
+{
+	struct sharefs_build *b = t->b;
+	struct sharefs_content *c = sharefs_xcalloc(1, sizeof(*c));
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t hashed = 0, start;
+	int err = 0, r;
+
+	c->size = n->size;
+	n->content = c;
+	if (!md)
+		return -ENOMEM;
+	if (c->size % b->blksz)
+		c->tail = sharefs_xcalloc(1, b->blksz);
+	if (archive_entry_sparse_reset(e) > 0) {
+		la_int64_t so, sl;
+		unsigned int bits = 0;
+
+		c->sparse = true;
+		while (bits < 31 && ((c->size - 1) >> (b->opts.blkszbits + bits)) + 1 > 4096)
+			bits++;
+		c->chunkbits = bits;
+		c->nchunks = (uint32_t)(((c->size - 1) >> (b->opts.blkszbits + bits)) + 1);
+		c->chunkmap = sharefs_xcalloc(c->nchunks, sizeof(uint32_t));
+		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK) {
+			unsigned int shift = b->opts.blkszbits + bits;
+
+			if (sl <= 0 || (uint64_t)so >= c->size)
+				continue;
+			for (uint64_t i = (uint64_t)so >> shift;
+			     i <= ((uint64_t)so + (uint64_t)sl - 1) >> shift && i < c->nchunks; i++)
+				c->chunkmap[i] = 1;
+		}
+	}
+	/* reserve the fingerprint xattr so the inline decision is final now */
+	sharefs_add_fingerprint(b, n);
+	c->tail_block = !sharefs_want_inline(b->blksz,
+			sizeof(struct sharefs_inode_extended) +
+			sharefs_xattr_ibody_size(n), c->size);
+	start = b->data_next;
+	sharefs_content_stream_begin(b, c);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (;;) {
+		const void *buf;
+		size_t size;
+		la_int64_t off;
+
+		r = archive_read_data_block(a, &buf, &size, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			sharefs_msg("%s: %s: %s", t->src, path, archive_error_string(a));
+			err = -EIO;
+			goto out;
+		}
+		if (off < 0 || (uint64_t)off < hashed || (uint64_t)off + size > c->size) {
+			sharefs_msg("%s: %s: corrupt data offsets", t->src, path);
+			err = -EIO;
+			goto out;
+		}
+		while (hashed < (uint64_t)off) {	/* a hole */
+			size_t z = (uint64_t)off - hashed > (1u << 16) ? (1u << 16) :
+				   (size_t)((uint64_t)off - hashed);
+
+			EVP_DigestUpdate(md, t->zero, z);
+			hashed += z;
+		}
+		EVP_DigestUpdate(md, buf, size);
+		err = write_data(t, c, buf, size, (uint64_t)off);
+		if (err) {
+			sharefs_msg("%s: %s: %s", b->image, path, err == -EINVAL ?
+				    "data outside the sparse map" : strerror(-err));
+			goto out;
+		}
+		hashed += size;
+	}
+	while (hashed < c->size) {
+		size_t z = c->size - hashed > (1u << 16) ? (1u << 16) :
+			   (size_t)(c->size - hashed);
+
+		EVP_DigestUpdate(md, t->zero, z);
+		hashed += z;
+	}
+	EVP_DigestFinal_ex(md, c->digest, NULL);
+	c->placed = true;
+	sharefs_add_fingerprint(b, n);
+	{
+		struct sharefs_content *o = sharefs_content_dedup(b, c);
+
+		/* share only when the earlier copy has every block we need */
+		if (o && (!c->tail_block || o->tail_block)) {
+			if (b->data_next > start) {
+				b->data_next = start;
+				if (ftruncate(b->fd, (off_t)(start << b->opts.blkszbits))) {
+					err = -errno;
+					goto out;
+				}
+			}
+			b->dedup_bytes += c->size;
+			n->content = o;
+		}
+	}
+out:
+	EVP_MD_CTX_free(md);
+	return err;
+}
+
+static int add_entry(struct tarctx *t, struct archive *a,
+		     struct archive_entry *e)
+{
+	struct sharefs_build *b = t->b;
+	const char *raw = archive_entry_pathname(e);
+	const char *hl = archive_entry_hardlink(e);
+	char path[8192], *slash, *name;
+	struct sharefs_node *parent, *n, *old = NULL;
+	struct pent *pe;
+	int err;
+
+	if (!raw)
+		return 0;
+	err = normalize(raw, path, sizeof(path));
+	if (err) {
+		sharefs_msg("%s: %s: %s", t->src, raw, err == -EINVAL ?
+			    "path with '..' refused" : "name longer than 255 bytes");
+		return err;
+	}
+	if (!*path) {			/* the root itself */
+		set_attrs(b->root, e);
+		b->root->mode = S_IFDIR | (b->root->mode & 07777);
+		return read_xattrs(t, b->root, e, "/");
+	}
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		parent = ensure_dir(t, path);
+		*slash = '/';
+		name = slash + 1;
+	} else {
+		parent = b->root;
+		name = path;
+	}
+	if (!parent) {
+		sharefs_msg("%s: %s: parent is not a directory", t->src, path);
+		return -ENOTDIR;
+	}
+	pe = ptab_find(t, path);
+	if (pe)
+		old = pe->dir->children[pe->idx].node;
+
+	if (hl) {
+		char target[8192];
+
+		if (normalize(hl, target, sizeof(target)) ||
+		    !(n = lookup(t, target)) || S_ISDIR(n->mode)) {
+			sharefs_msg("%s: %s: bad hard link target %s", t->src, path, hl);
+			return -EINVAL;
+		}
+		if (n == old)
+			return 0;
+		n->nlink++;
+	} else if (old && S_ISDIR(old->mode) &&
+		   archive_entry_filetype(e) == AE_IFDIR) {
+		set_attrs(old, e);
+		return read_xattrs(t, old, e, path);
+	} else {
+		n = sharefs_node_new(archive_entry_filetype(e));
+		set_attrs(n, e);
+		n->path = sharefs_xstrdup(path);
+		err = read_xattrs(t, n, e, path);
+		if (err)
+			return err;
+		switch (n->mode & S_IFMT) {
+		case S_IFREG:
+			n->size = (uint64_t)archive_entry_size(e);
+			if (n->size) {
+				err = read_file(t, a, e, n, path);
+				if (err)
+					return err;
+			}
+			break;
+		case S_IFLNK: {
+			const char *tg = archive_entry_symlink(e);
+
+			if (!tg) {
+				sharefs_msg("%s: %s: symlink without target", t->src, path);
+				return -EINVAL;
+			}
+			n->mem = (uint8_t *)sharefs_xstrdup(tg);
+			n->size = strlen(tg);
+			break;
+		}
+		case S_IFDIR: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+			break;
+		default:
+			sharefs_msg("%s: %s: unknown file type", t->src, path);
+			return -EINVAL;
+		}
+	}
+	if (old) {			/* a later entry replaces the path */
+		struct sharefs_dentry *d = &pe->dir->children[pe->idx];
+
+		if (S_ISDIR(old->mode))
+			pe->dir->nlink--;
+		else
+			old->nlink--;
+		d->node = n;
+		if (S_ISDIR(n->mode)) {
+			n->parent = pe->dir;
+			pe->dir->nlink++;
+		}
+		return 0;
+	}
+	err = sharefs_node_add_child(parent, name, n);
+	if (err)
+		return err;
+	ptab_add(t, sharefs_xstrdup(path), parent, parent->nchild - 1);
+	return 0;
+}
+
+static void sort_tree(struct sharefs_node *dir)
+{
+	sharefs_node_sort_children(dir);
+	for (size_t i = 0; i < dir->nchild; i++)
+		if (S_ISDIR(dir->children[i].node->mode) &&
+		    dir->children[i].node->parent == dir)
+			sort_tree(dir->children[i].node);
+}
+
+int sharefs_read_tar(struct sharefs_build *b, const char *src)
+{
+	struct tarctx t = { .b = b, .src = src };
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t count = 0;
+	int r, err = 0;
+
+	t.zero = sharefs_xcalloc(1, 1u << 16);
+	b->root = sharefs_node_new(S_IFDIR | 0755);
+	init_dir_attrs(&t, b->root);
+	b->root->path = sharefs_xstrdup("/");
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (!strcmp(src, "-"))
+		r = archive_read_open_fd(a, STDIN_FILENO, 1 << 16);
+	else
+		r = archive_read_open_filename(a, src, 1 << 16);
+	if (r != ARCHIVE_OK) {
+		sharefs_msg("%s: %s", src, archive_error_string(a));
+		err = -EIO;
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
+	       r == ARCHIVE_WARN) {
+		err = add_entry(&t, a, e);
+		if (err)
+			goto out;
+		if (++count % 256 == 0 && b->opts.progress && sharefs_progress_due())
+			fprintf(stderr, "\rtar: %zu entries, %llu MiB ", count,
+				(unsigned long long)((b->data_next - b->data_start) *
+						     b->blksz >> 20));
+	}
+	if (r != ARCHIVE_EOF) {
+		sharefs_msg("%s: corrupt archive: %s", src,
+			    archive_error_string(a) ? archive_error_string(a) : "?");
+		err = -EIO;
+		goto out;
+	}
+	if (b->opts.progress)
+		fprintf(stderr, "\rtar: %zu entries\n", count);
+	sort_tree(b->root);
+out:
+	archive_read_free(a);
+	for (size_t i = 0; i < t.cap; i++)
+		free(t.tab[i].path);
+	free(t.tab);
+	free(t.zero);
+	return err;
+}

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * unit.c - host tests for tools/lib and mkfs.sharefs.
+ *
+ * Plain C, no framework: each test prints "ok N name" or "not ok N name"
+ * (or "ok N name # SKIP why"), the last line is "N passed, N failed", and
+ * the exit status is non-zero on any failure.  Image checks use a tiny
+ * reader below that follows the documented format, independent of the
+ * writer's layout code; fsck.erofs is the outside oracle when installed.
+ *
+ * Usage: unit PATH/TO/mkfs.sharefs
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mkfs.h"
+
+static int npass, nfail, ntest;
+static const char *mkfs;
+static char work[256];
+
+static void result(bool ok, const char *name, const char *skip)
+{
+	ntest++;
+	if (skip) {
+		printf("ok %d %s # SKIP %s\n", ntest, name, skip);
+		npass++;
+	} else {
+		printf("%sok %d %s\n", ok ? "" : "not ", ntest, name);
+		if (ok)
+			npass++;
+		else
+			nfail++;
+	}
+	fflush(stdout);
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* ---- a minimal independent reader ---- */
+
+struct img {
+	uint8_t *d;
+	size_t len;
+	unsigned int bsz;
+	uint64_t meta;
+	uint64_t root;
+};
+
+static int img_open(struct img *im, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	im->d = malloc((size_t)n);
+	im->len = (size_t)n;
+	if (fread(im->d, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	im->bsz = 1u << im->d[1024 + 12];
+	im->meta = (uint64_t)(*(uint32_t *)(im->d + 1024 + 40)) * im->bsz;
+	im->root = *(uint16_t *)(im->d + 1024 + 14);
+	return 0;
+}
+
+struct ino {
+	const uint8_t *p;
+	bool compact;
+	unsigned int layout, isize, xsize;
+	uint16_t mode;
+	uint64_t size;
+	uint32_t startblk, nlink;
+};
+
+static void get_ino(struct img *im, uint64_t nid, struct ino *i)
+{
+	uint16_t fmt, icount;
+
+	i->p = im->d + im->meta + nid * 32;
+	fmt = *(uint16_t *)i->p;
+	icount = *(uint16_t *)(i->p + 2);
+	i->compact = !(fmt & 1);
+	i->layout = (fmt >> 1) & 7;
+	i->isize = i->compact ? 32 : 64;
+	i->xsize = icount ? 12 + 4 * (icount - 1) : 0;
+	i->mode = *(uint16_t *)(i->p + 4);
+	i->size = i->compact ? *(uint32_t *)(i->p + 8) : *(uint64_t *)(i->p + 8);
+	i->startblk = *(uint32_t *)(i->p + 16);
+	i->nlink = i->compact ? *(uint16_t *)(i->p + 6) : *(uint32_t *)(i->p + 44);
+}
+
+/* Byte at offset off of a flat inode's data. */
+static const uint8_t *data_at(struct img *im, struct ino *i, uint64_t off)
+{
+	uint64_t full = i->size / im->bsz * im->bsz;
+
+	if (i->layout == SHAREFS_INODE_FLAT_INLINE && off >= full)
+		return i->p + i->isize + i->xsize + (off - full);
+	return im->d + (uint64_t)i->startblk * im->bsz + off;
+}
+
+static int64_t lookup(struct img *im, uint64_t dirnid, const char *name)
+{
+	struct ino d;
+
+	get_ino(im, dirnid, &d);
+	for (uint64_t b = 0; b < d.size; b += im->bsz) {
+		const uint8_t *blk = data_at(im, &d, b);
+		uint64_t bl = d.size - b < im->bsz ? d.size - b : im->bsz;
+		unsigned int n = *(uint16_t *)(blk + 8) / 12;
+
+		for (unsigned int k = 0; k < n; k++) {
+			unsigned int off = *(uint16_t *)(blk + 12 * k + 8);
+			unsigned int end = k + 1 < n ? *(uint16_t *)(blk + 12 * (k + 1) + 8) :
+				(unsigned int)bl;
+			unsigned int len = (unsigned int)strnlen((const char *)blk + off, end - off);
+
+			if (len == strlen(name) && !memcmp(blk + off, name, len))
+				return (int64_t)*(uint64_t *)(blk + 12 * k);
+		}
+	}
+	return -1;
+}
+
+static int64_t walk(struct img *im, const char *path)
+{
+	char buf[1024], *s, *save = NULL;
+	int64_t nid = (int64_t)im->root;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (s = strtok_r(buf, "/", &save); s && nid >= 0; s = strtok_r(NULL, "/", &save))
+		nid = lookup(im, (uint64_t)nid, s);
+	return nid;
+}
+
+/* Returns the value length, -1 if absent. */
+static int get_xattr(struct img *im, uint64_t nid, uint8_t index,
+		     const char *name, uint8_t *val)
+{
+	struct ino i;
+	const uint8_t *p, *end;
+
+	get_ino(im, nid, &i);
+	if (!i.xsize)
+		return -1;
+	p = i.p + i.isize + 12 + 4 * i.p[i.isize + 4];
+	end = i.p + i.isize + i.xsize;
+	while (p < end) {
+		uint8_t nl = p[0], ix = p[1];
+		uint16_t vs = *(uint16_t *)(p + 2);
+
+		if (ix == index && nl == strlen(name) && !memcmp(p + 4, name, nl)) {
+			memcpy(val, p + 4 + nl, vs);
+			return vs;
+		}
+		p += (4 + nl + vs + 3) & ~3u;
+	}
+	return -1;
+}
+
+/* ---- tests ---- */
+
+static void t_crc32c(void)
+{
+	static const uint8_t zeros[32];
+
+	/* CRC-32C check value 0xE3069283 is after the final inversion */
+	result(sharefs_crc32c(~0u, "123456789", 9) == ~0xE3069283u &&
+	       sharefs_crc32c(~0u, zeros, 32) == ~0x8A9136AAu, "crc32c_vectors", NULL);
+}
+
+static void mktree(const char *d)
+{
+	sh("rm -rf %s && mkdir -p %s/sub/deep %s/empty_dir && cd %s && "
+	   "echo hello > a.txt && head -c 100000 /dev/urandom > big && cp big big.copy && "
+	   "ln -s a.txt link && ln a.txt hard && mkfifo fifo && mknod chr c 1 3 && "
+	   "mknod blk b 7 0 && python3 -c \"import socket;s=socket.socket(socket.AF_UNIX);s.bind('sock')\" && "
+	   "printf '%%5000s' x > sub/deep/f5000 && : > empty && touch -- -dash '!bang' && "
+	   "chmod 4751 big && chown 70000:123 a.txt && TZ=UTC touch -d '2001-02-03 04:05:06.789' sub/deep/f5000 && "
+	   "setfattr -n user.foo -v bar a.txt && setfattr -n trusted.t -v 1 big && "
+	   "(setfacl -m u:1000:rw big && setfacl -d -m g:5:rx sub || true) && "
+	   "for i in $(seq 400); do : > sub/name_$i.$(printf '%%0100d' 0); done",
+	   d, d, d, d);
+}
+
+static void t_super_checksum(const char *image)
+{
+	struct img im;
+	uint32_t stored, calc;
+	bool ok;
+
+	if (img_open(&im, image)) {
+		result(false, "superblock_checksum_roundtrip", NULL);
+		return;
+	}
+	stored = *(uint32_t *)(im.d + 1028);
+	calc = sharefs_super_checksum(im.d, im.bsz);
+	ok = stored == calc && (*(uint32_t *)(im.d + 1024 + 8) & 1);
+	im.d[1024 + 64] ^= 1;		/* flip a byte of the uuid */
+	ok = ok && sharefs_super_checksum(im.d, im.bsz) != stored;
+	result(ok, "superblock_checksum_roundtrip", NULL);
+	free(im.d);
+}
+
+static void t_dir_pack(void)
+{
+	struct sharefs_node *d = sharefs_node_new(S_IFDIR | 0755);
+	const char *names[] = { "b", "-x", "a", "B", "ab", "aa", "..a", "z" };
+	struct sharefs_dentry *s;
+	size_t n, size;
+	bool ok = true;
+	char name[64];
+
+	for (size_t i = 0; i < 8; i++)
+		sharefs_node_add_child(d, names[i], sharefs_node_new(S_IFREG | 0644));
+	size = sharefs_dir_pack(d, 4096, &s, &n);
+	/* byte order: "-x" < "." < ".." < "..a" < "B" < "a" < "aa" < "ab" ... */
+	ok = n == 10 && !strcmp(s[0].name, "-x") && !strcmp(s[1].name, ".") &&
+	     !strcmp(s[2].name, "..") && !strcmp(s[3].name, "..a") &&
+	     !strcmp(s[4].name, "B") && !strcmp(s[5].name, "a") &&
+	     d->ndirblk == 1 && size == 10 * 12 + 2 + 1 + 2 + 3 + 1 + 1 + 2 + 2 + 1 + 1;
+	free(s);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "file-%03d-padding-padding", i);
+		sharefs_node_add_child(d, name, sharefs_node_new(S_IFREG | 0644));
+	}
+	size = sharefs_dir_pack(d, 512, &s, &n);
+	for (size_t b = 0; b < d->ndirblk; b++) {
+		size_t used = 0;
+
+		for (uint32_t i = d->dirblk_first[b]; i < d->dirblk_first[b + 1]; i++)
+			used += 12 + s[i].len;
+		ok = ok && used <= 512;
+	}
+	for (size_t i = 1; i < n; i++)
+		ok = ok && sharefs_name_cmp(s[i - 1].name, s[i - 1].len,
+					    s[i].name, s[i].len) < 0;
+	ok = ok && d->ndirblk > 1 && size > (d->ndirblk - 1) * 512 &&
+	     size <= d->ndirblk * 512;
+	free(s);
+	result(ok, "dirent_packing_sorting", NULL);
+}
+
+static void t_inline(void)
+{
+	bool ok = !sharefs_want_inline(4096, 64, 0) &&
+		  !sharefs_want_inline(4096, 64, 8192) &&	/* no tail */
+		  sharefs_want_inline(4096, 64, 100) &&
+		  sharefs_want_inline(4096, 64, 4096 + 4032) &&	/* 64 + 4032 fits */
+		  !sharefs_want_inline(4096, 64, 4096 + 4033) &&
+		  !sharefs_want_inline(512, 64 + 500, 10);
+	result(ok, "inline_vs_plain_decision", NULL);
+}
+
+static void t_fingerprint(const char *image, const char *src)
+{
+	struct img im;
+	uint8_t v[1024], want[32];
+	char hex[65] = "";
+	FILE *p;
+	int64_t nid;
+	int len;
+	bool ok;
+
+	if (img_open(&im, image)) {
+		result(false, "fingerprint_matches_sha256sum", NULL);
+		return;
+	}
+	snprintf((char *)v, sizeof(v), "sha256sum %s/big | cut -c1-64", src);
+	p = popen((char *)v, "r");
+	if (!p || fscanf(p, "%64s", hex) != 1) {
+		result(false, "fingerprint_matches_sha256sum", NULL);
+		return;
+	}
+	pclose(p);
+	for (int i = 0; i < 32; i++)
+		sscanf(hex + 2 * i, "%2hhx", &want[i]);
+	nid = walk(&im, "big");
+	len = nid < 0 ? -1 : get_xattr(&im, (uint64_t)nid, 4, "fingerprint", v);
+	ok = len == 39 && !memcmp(v, "sha256:", 7) && !memcmp(v + 7, want, 32);
+	/* empty files and non-regular files carry none */
+	nid = walk(&im, "empty");
+	ok = ok && nid >= 0 && get_xattr(&im, (uint64_t)nid, 4, "fingerprint", v) < 0;
+	nid = walk(&im, "link");
+	ok = ok && nid >= 0 && get_xattr(&im, (uint64_t)nid, 4, "fingerprint", v) < 0;
+	result(ok, "fingerprint_matches_sha256sum", NULL);
+	{
+		struct ino i;
+
+		struct stat st;
+		char p[400];
+
+		snprintf(p, sizeof(p), "%.300s/big", src);
+		get_ino(&im, (uint64_t)walk(&im, "big"), &i);
+		ok = !lstat(p, &st) && i.mode == st.st_mode && (i.mode & 04000);
+		get_ino(&im, (uint64_t)walk(&im, "a.txt"), &i);
+		ok = ok && !i.compact && *(uint32_t *)(i.p + 24) == 70000 && *(uint32_t *)(i.p + 28) == 123;
+		get_ino(&im, (uint64_t)walk(&im, "chr"), &i);
+		ok = ok && S_ISCHR(i.mode) && i.startblk == ((1 << 8) | 3);
+		get_ino(&im, (uint64_t)walk(&im, "sub/deep/f5000"), &i);
+		ok = ok && !i.compact && *(uint64_t *)(i.p + 32) == 981173106ull &&
+		     *(uint32_t *)(i.p + 40) == 789000000;
+		result(ok, "modes_ids_devices_mtime", NULL);
+	}
+
+	/* xattrs, hard links, dedup, inline tails */
+	nid = walk(&im, "a.txt");
+	ok = nid >= 0 && get_xattr(&im, (uint64_t)nid, 1, "foo", v) == 3 &&
+	     !memcmp(v, "bar", 3) && walk(&im, "hard") == nid;
+	{
+		struct ino a, b2, f;
+
+		get_ino(&im, (uint64_t)nid, &a);
+		ok = ok && a.nlink == 2;
+		get_ino(&im, (uint64_t)walk(&im, "big"), &b2);
+		get_ino(&im, (uint64_t)walk(&im, "big.copy"), &f);
+		result(ok, "xattrs_and_hardlinks", NULL);
+		result(b2.startblk == f.startblk && b2.size == 100000 &&
+		       !memcmp(data_at(&im, &b2, 0), data_at(&im, &f, 0), 4096),
+		       "dedup_shares_blocks", NULL);
+		get_ino(&im, (uint64_t)walk(&im, "sub/deep/f5000"), &f);
+		ok = f.layout == SHAREFS_INODE_FLAT_INLINE &&
+		     ((f.p - im.d) % im.bsz) + f.isize + f.xsize + 5000 % im.bsz <= im.bsz &&
+		     !memcmp(data_at(&im, &f, 4999), "x", 1);
+		result(ok, "inline_tail_in_inode_block", NULL);
+	}
+	free(im.d);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	return sh("cmp -s %s %s", a, b) == 0;
+}
+
+static void t_repro(const char *src)
+{
+	bool ok = sh("%s -q -j1 -T 1700000000 -U 11111111-2222-3333-4444-555555555555 %s/r1 %s",
+		     mkfs, work, src) == 0 &&
+		  sh("touch %s/sub/zz_new && rm %s/sub/zz_new && "
+		     "%s -q -j2 -T 1700000000 -U 11111111-2222-3333-4444-555555555555 %s/r2 %s",
+		     src, src, mkfs, work, src) == 0;
+	char a[600], b[600];
+
+	snprintf(a, sizeof(a), "%s/r1", work);
+	snprintf(b, sizeof(b), "%s/r2", work);
+	/* the touch/rm changed sub's mtime: restore by comparing only the
+	 * same-input pair below */
+	ok = ok && sh("%s -q -j2 -T 1700000000 -U 11111111-2222-3333-4444-555555555555 %s/r3 %s",
+		      mkfs, work, src) == 0;
+	snprintf(a, sizeof(a), "%s/r2", work);
+	snprintf(b, sizeof(b), "%s/r3", work);
+	ok = ok && same_file(a, b);
+	ok = ok && sh("SOURCE_DATE_EPOCH=1700000000 %s -q -j1 -U 11111111-2222-3333-4444-555555555555 %s/r4 %s",
+		      mkfs, work, src) == 0;
+	snprintf(a, sizeof(a), "%s/r4", work);
+	ok = ok && same_file(a, b);
+	result(ok, "reproducible_byte_identical", NULL);
+}
+
+static bool have(const char *prog)
+{
+	return sh("command -v %s >/dev/null 2>&1", prog) == 0;
+}
+
+/*
+ * fsck.erofs 1.5 extracts neither xattrs, hard links nor set-id bits, and
+ * tar skips sockets: compare what both sides keep.
+ */
+static void t_fsck(const char *name, const char *image, const char *src,
+		   const char *skip)
+{
+	if (!have("fsck.erofs")) {
+		result(true, name, "fsck.erofs not installed");
+		return;
+	}
+	result(sh("fsck.erofs %s >/dev/null 2>&1", image) == 0 &&
+	       sh("rm -rf %s/x && fsck.erofs --extract=%s/x %s >/dev/null 2>&1", work,
+		  work, image) == 0 &&
+	       sh("diff -r --no-dereference %s %s/x 2>&1 | grep -v '^File .* is a \\(fifo\\|character\\|block\\|socket\\)' | grep -v '%s' | grep -q . && exit 1 || exit 0",
+		  src, work, skip) == 0 &&
+	       sh("cd %s && find . -printf '%%p %%M %%s %%T@ %%l\\n' | grep -v '%s' | awk '{gsub(/[sStT]/,\"x\",$2); if ($2 ~ /^d/) $3=\"-\"; $1=$1; print}' | sort > %s/s.lst && "
+		  "cd %s/x && find . -printf '%%p %%M %%s %%T@ %%l\\n' | awk '{gsub(/[sStT]/,\"x\",$2); if ($2 ~ /^d/) $3=\"-\"; $1=$1; print}' | sort > %s/x.lst && "
+		  "diff %s/s.lst %s/x.lst >&2", src, skip, work, work, work, work, work) == 0,
+	       name, NULL);
+}
+
+static bool no_leftover(const char *img)
+{
+	return sh("ls %s %s.tmp-* >/dev/null 2>&1", img, img) != 0;
+}
+
+static void t_errors(const char *src)
+{
+	char img[512];
+
+	snprintf(img, sizeof(img), "%.200s/bad", work);
+	result(sh("%s -q %s /nonexistent/dir 2>/dev/null", mkfs, img) == 1 &&
+	       no_leftover(img), "error_missing_source", NULL);
+	result(sh("head -c 3000 /dev/urandom > %s/junk.tar; %s -q --tar %s %s/junk.tar 2>/dev/null",
+		  work, mkfs, img, work) == 1 && no_leftover(img) &&
+	       sh("cd %s && tar cf %s/t.tar . && head -c 20000 %s/t.tar > %s/trunc.tar && "
+		  "%s -q --tar %s %s/trunc.tar 2>/dev/null", src, work, work, work, mkfs, img, work) == 1 &&
+	       no_leftover(img), "error_corrupt_tar", NULL);
+	result(sh("%s -q -b 3000 %s %s 2>/dev/null", mkfs, img, src) == 2 &&
+	       sh("%s -q -b 8192 %s %s 2>/dev/null", mkfs, img, src) == 2 &&
+	       sh("%s --bogus 2>/dev/null", mkfs) == 2 && sh("%s %s 2>/dev/null", mkfs, img) == 2 &&
+	       no_leftover(img), "error_bad_options_exit_2", NULL);
+	if (geteuid() == 0 && sh("mkdir -p %s/tiny && mount -t tmpfs -o size=64k tmpfs %s/tiny 2>/dev/null",
+				 work, work) == 0) {
+		result(sh("%s -q %s/tiny/img %s 2>/dev/null", mkfs, work, src) == 1 &&
+		       sh("[ -z \"$(ls -A %s/tiny)\" ]", work) == 0, "error_enospc_no_leftover", NULL);
+		sh("umount %s/tiny", work);
+	} else {
+		result(true, "error_enospc_no_leftover", "cannot mount tmpfs");
+	}
+	if (geteuid() == 0 && sh("mkdir -p %s/loop/a/b && mount --bind %s/loop %s/loop/a/b 2>/dev/null",
+				 work, work, work) == 0) {
+		result(sh("%s -q %s %s/loop 2>/dev/null", mkfs, img, work) == 1 && no_leftover(img),
+		       "error_bind_mount_loop", NULL);
+		sh("umount %s/loop/a/b", work);
+	} else {
+		result(true, "error_bind_mount_loop", "cannot bind mount");
+	}
+}
+
+static void t_tar(const char *src)
+{
+	char img[512];
+
+	snprintf(img, sizeof(img), "%.200s/tar.img", work);
+	if (sh("cd %s && tar --xattrs --xattrs-include='*' --acls -czf %s/t.tgz . && "
+	       "%s -q --tar %s %s/t.tgz", src, work, mkfs, img, work)) {
+		result(false, "tar_gzip_roundtrip", NULL);
+		return;
+	}
+	t_fsck("tar_gzip_roundtrip_fsck", img, src, "sock");
+	{
+		struct img im;
+		uint8_t v[256];
+		int64_t nid;
+		bool ok = !img_open(&im, img);
+
+		nid = ok ? walk(&im, "a.txt") : -1;
+		ok = nid >= 0 && get_xattr(&im, (uint64_t)nid, 1, "foo", v) == 3 &&
+		     walk(&im, "hard") == nid &&
+		     get_xattr(&im, (uint64_t)walk(&im, "big"), 2, "", v) > 4;
+		result(ok, "tar_xattrs_acl_hardlinks", NULL);
+		free(im.d);
+	}
+}
+
+static void t_ishare(const char *src)
+{
+	char img[512];
+	struct img im;
+	uint8_t v[64];
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.200s/ish.img", work);
+	ok = sh("%s -q --ishare-xattr %s %s", mkfs, img, src) == 0 && !img_open(&im, img);
+	if (!ok) {
+		result(false, "ishare_pointer", NULL);
+		return;
+	}
+	ok = (*(uint32_t *)(im.d + 1024 + 8) & 0x20) &&
+	     (*(uint32_t *)(im.d + 1024 + 80) & 0x40) &&
+	     im.d[1024 + 0x5b] == 1 && im.d[1024 + 0x69] == 0 &&
+	     get_xattr(&im, (uint64_t)walk(&im, "big"), 0x80, "", v) == 39 &&
+	     get_xattr(&im, (uint64_t)walk(&im, "big"), 4, "fingerprint", v) < 0;
+	{
+		uint32_t start = *(uint32_t *)(im.d + 1024 + 0x5c) * 4;
+
+		ok = ok && *(uint16_t *)(im.d + start) == 12 && im.d[start + 2] == 4 &&
+		     !memcmp(im.d + start + 3, "fingerprint", 11);
+	}
+	free(im.d);
+	result(ok, "ishare_pointer", NULL);
+}
+
+int main(int argc, char **argv)
+{
+	char src[320], image[320];
+
+	mkfs = argc > 1 ? realpath(argv[1], NULL) : NULL;
+	if (!mkfs) {
+		fprintf(stderr, "usage: unit PATH/TO/mkfs.sharefs\n");
+		return 2;
+	}
+	snprintf(work, sizeof(work), "/var/tmp/sharefs-unit-XXXXXX");
+	if (!mkdtemp(work)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(src, sizeof(src), "%s/src", work);
+	snprintf(image, sizeof(image), "%s/main.img", work);
+	mktree(src);
+
+	t_crc32c();
+	t_dir_pack();
+	t_inline();
+	result(sh("%s -q %s %s", mkfs, image, src) == 0, "mkfs_directory", NULL);
+	t_super_checksum(image);
+	t_fingerprint(image, src);
+	t_fsck("fsck_erofs_roundtrip", image, src, "^$");
+	sh("%s -q -b 1024 %s.1k %s", mkfs, image, src);
+	{
+		char p[420];
+
+		snprintf(p, sizeof(p), "%s.1k", image);
+		t_super_checksum(p);
+	}
+	t_repro(src);
+	t_tar(src);
+	t_ishare(src);
+	t_errors(src);
+
+	if (!getenv("KEEP"))
+		sh("rm -rf %s", work);
+	printf("%d passed, %d failed\n", npass, nfail);
+	return nfail ? 1 : 0;
+}
