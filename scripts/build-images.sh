@@ -17,7 +17,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/images
 trees=$top/build/trees
 
-stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py";
+stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py" \
+	   "$top/scripts/manifest.py";
 	  cat "$top/tools/mkfs.sharefs" 2>/dev/null) | sha256sum | cut -c1-16)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
 	log "images up to date"
@@ -47,12 +48,110 @@ erofs19() {
 	echo "$src" > "$out/$name.tree"
 }
 
+# sharefs NAME PROFILE [mkfs.sharefs options]: our own mkfs
+sharefs() {
+	local name=$1 src; src=$(tree "$2"); shift 2
+	"$top/tools/mkfs.sharefs" -q -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+		"$@" "$out/$name.img" "$src" > /dev/null
+	echo "$src" > "$out/$name.tree"
+}
+
+# The differential test (selftests/sharefs/diff_test.c) mounts every image of
+# diff.list with stock erofs and with sharefs and compares their manifests,
+# and compares sharefs's with NAME.manifest, the host manifest of the source
+# tree for the fields that builder preserves.
+#
+# diffimg NAME FIELDS [FLAGS...]: list an image built just before.  FLAGS:
+#   needs=X.Y         stock erofs mounts it only from Linux X.Y on; on older
+#                     kernels the test compares with NAME.fsck.manifest, the
+#                     manifest of the image as fsck.erofs 1.9 extracts it
+#   fp=XATTR          every non-empty regular file carries XATTR =
+#                     "sha256:" + the raw SHA-256 of its content
+#   ignore=XATTR      an xattr the builder adds (not in the source tree)
+# FIELDS: the manifest fields the builder preserves (scripts/manifest.py).
+# Neither mkfs.erofs run here keeps mtimes (-T applies to all files) or
+# directory sizes; mkfs.sharefs keeps mtimes.
+erofs_fields=type,mode,uid,gid,nlink,size,rdev,data,xattrs,dtype,hl
+sharefs_fields=$erofs_fields,mtime
+diffimg() {
+	local name=$1 fields=$2 f ignore=; shift 2
+	for f in "$@"; do
+		case $f in
+		ignore=*) ignore="--ignore-xattr ${f#ignore=}" ;;
+		fp=*) ignore="--ignore-xattr ${f#fp=}" ;;
+		esac
+	done
+	# shellcheck disable=SC2086
+	python3 "$top/scripts/manifest.py" --fields "$fields" $ignore \
+		"$(cat "$out/$name.tree")" "$out/$name.manifest"
+	case " $* " in
+	*" needs="*)
+		local x=$out/x.$name
+		rm -rf "$x"
+		sid_exec fsck.erofs -d0 --extract="$x" --xattrs "$out/$name.img" \
+			2> /dev/null
+		# shellcheck disable=SC2086
+		python3 "$top/scripts/manifest.py" \
+			--fields type,mode,uid,gid,nlink,size,mtime,rdev,data,xattrs,dtype,hl \
+			--unknown-empty-xattrs "$out/$name.manifest" \
+			$ignore "$x" "$out/$name.fsck.manifest"
+		rm -rf "$x" ;;
+	esac
+	echo "$name $*" >> "$out/diff.list"
+}
+
 # derive NAME FROM: a copy of image FROM to mutate
 derive() { cp "$out/$2.img" "$out/$1.img"; }
 
 # --- good images ------------------------------------------------------------
 erofs15 basic basic
 echo basic > "$out/direct"	# also attached as its own virtio disk
+
+# --- differential test images (diff.list) ------------------------------------
+# Option sets checked against each mkfs's --help: Debian 12's 1.5 has -E
+# force-inode-compact/force-inode-extended/noinline_data and --chunksize but
+# no -b and no xattr prefixes; 1.9.4 has -b, --xattr-prefix and
+# --xattr-inode-digest.  A compact inode cannot hold uid 100000: the
+# force-inode-compact image uses the 'compact' tree.
+: > "$out/diff.list"
+erofs15 e15-default full
+diffimg e15-default $erofs_fields
+erofs15 e15-compact compact -Eforce-inode-compact
+diffimg e15-compact $erofs_fields
+erofs15 e15-extended full -Eforce-inode-extended
+diffimg e15-extended $erofs_fields
+erofs15 e15-noinline full -Enoinline_data
+diffimg e15-noinline $erofs_fields
+erofs15 e15-chunk4k full --chunksize=4096
+diffimg e15-chunk4k $erofs_fields
+erofs15 e15-chunk1m full --chunksize=1048576
+diffimg e15-chunk1m $erofs_fields
+erofs19 e19-default full
+diffimg e19-default $erofs_fields
+erofs19 e19-b512 full -b 512
+diffimg e19-b512 $erofs_fields needs=6.4
+erofs19 e19-b1024 full -b 1024 --chunksize=65536
+diffimg e19-b1024 $erofs_fields needs=6.4
+erofs19 e19-prefix full --xattr-prefix=user.attr
+diffimg e19-prefix $erofs_fields needs=6.4
+erofs19 e19-digest full --xattr-inode-digest=trusted.fingerprint
+diffimg e19-digest $erofs_fields fp=trusted.fingerprint needs=6.4
+sharefs s-default full
+diffimg s-default $sharefs_fields fp=trusted.fingerprint
+sharefs s-b1024 full -b 1024
+diffimg s-b1024 $sharefs_fields fp=trusted.fingerprint needs=6.4
+sharefs s-ishare full --ishare-xattr
+diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
+
+# --- I/O path test images ------------------------------------------------------
+# The same 'io' tree three times: Debian 12's mkfs.erofs default (flat files,
+# inline tails), unstable's with 4 KiB chunks (the sparse file has holes)
+# and fingerprints, and mkfs.sharefs.  io.manifest holds the content digests.
+erofs15 io io
+erofs19 io-chunk io --chunksize=4096 --xattr-inode-digest=trusted.fingerprint
+sharefs io-sharefs io
+python3 "$top/scripts/manifest.py" --fields type,size,data "$trees/io" \
+	"$out/io.manifest"
 
 # --- bad images -------------------------------------------------------------
 # not EROFS at all: text and zeros
@@ -66,6 +165,43 @@ python3 "$top/scripts/imgtool.py" "$out/badcsum.img" flip $((1024 + 0x7f))
 # an incompat feature bit no reader knows, with a valid checksum
 derive badincompat basic
 python3 "$top/scripts/imgtool.py" "$out/badincompat.img" set feature_incompat 0x40000000
+
+# --- corrupted images for corrupt_test.c -------------------------------------
+# Each is 'basic' (Debian 12's mkfs.erofs: metadata in block 0, compact
+# inodes, inline tails) with one inconsistency, made by imgtool.py.
+img() { python3 "$top/scripts/imgtool.py" "$out/$1.img" "${@:2}"; }
+derive c-magic basic;	img c-magic set magic 0x12345678
+derive c-csum basic;	img c-csum flip $((1024 + 0x40))	# the volume name
+derive c-rootnid basic;	img c-rootnid set rootnid_2b 0xffff
+derive c-meta basic;	img c-meta set meta_blkaddr 0x7fffffff
+# a dirent's name offset past the end of the directory block
+derive c-nameoff basic;	img c-nameoff dirent / blk nameoff 0xfff0
+# names out of order: "sub" starts before "big"
+derive c-nameorder basic; img c-nameorder dirent /dir sub nameoff 50
+# dir/sub is dir itself: a directory loop
+derive c-loop basic;	img c-loop dirent /dir sub nid nid:/dir
+# an xattr area far past the inode's block
+derive c-xattr basic;	img c-xattr inode /small.txt xattr_icount 0xffff
+# an inline tail of 4000 bytes that starts at 1824: crosses the block end
+derive c-inline basic;	img c-inline inode /dir/sub/deep.txt size 4000
+# a chunk of dir/big at a block far past the device
+mkfs.erofs --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+	--chunksize=4096 "$out/c-chunk.img" "$(tree basic)" > /dev/null
+img c-chunk chunk /dir/big 3 0x7ffffff0
+# data blocks missing: the superblock says (and the device has) 2 blocks,
+# the metadata fits in block 0, dir/big's data is gone
+derive c-truncdata basic; img c-truncdata set blocks 2
+truncate -s 8192 "$out/c-truncdata.img"
+
+# --- page-cache sharing, for share_test.c -----------------------------------
+# the same content at other paths (b), in another layout (a1k), from the
+# upstream tool with the ishare pointer (e19), and two liars
+sharefs share-a share
+sharefs share-b shareb
+sharefs share-a1k share -b 1024
+erofs19 share-e19 share --xattr-inode-digest=trusted.fingerprint
+sharefs share-lie sharelie --no-fingerprint
+sharefs share-spoof sharespoof --no-fingerprint
 
 echo "$stamp" > "$out/.stamp"
 log "images: $(ls "$out"/*.img | wc -l) in build/images"

@@ -5,6 +5,18 @@ usage: imgtool.py IMAGE show
        imgtool.py IMAGE set FIELD VALUE [--keep-csum]
        imgtool.py IMAGE flip OFFSET      (xor one byte with 0xff)
        imgtool.py IMAGE fixcsum
+       imgtool.py IMAGE ls PATH          (an inode and its dirents)
+       imgtool.py IMAGE inode PATH IFIELD VALUE
+       imgtool.py IMAGE dirent DIR NAME DFIELD VALUE
+       imgtool.py IMAGE chunk PATH INDEX BLKADDR
+
+The inode-aware commands find PATH by walking the directories from the root
+(uncompressed images: flat and chunk-based layouts).  IFIELDs: format,
+xattr_icount, mode, size, u (startblk / chunk format), nlink.  DFIELDs:
+nid, nameoff, type.  VALUE may be "nid:PATH", the nid of another path.
+"chunk" sets entry INDEX of a chunk-based file's chunk map.  These
+commands recompute the superblock checksum: it covers the rest of block 0,
+where small images keep their first inodes.
 
 Fields are the superblock's (sharefs_fs.h): magic, feature_compat,
 feature_incompat, blkszbits, rootnid_2b, meta_blkaddr, xattr_blkaddr, blocks.
@@ -58,6 +70,122 @@ def fixcsum(img):
     struct.pack_into('<I', img, SB + 4, crc32c(bytes(region)))
 
 
+class Image:
+    """Just enough of the EROFS format to find inodes and dirents."""
+
+    def __init__(self, img):
+        self.img = img
+        self.bs = 1 << get(img, 'blkszbits')
+        self.meta = get(img, 'meta_blkaddr') * self.bs
+        self.root = get(img, 'rootnid_2b')
+
+    def ipos(self, nid):
+        return self.meta + 32 * nid
+
+    def inode(self, nid):
+        pos = self.ipos(nid)
+        fmt, icount, mode = struct.unpack_from('<HHH', self.img, pos)
+        ext = fmt & 1
+        if ext:
+            size, = struct.unpack_from('<Q', self.img, pos + 8)
+            u, = struct.unpack_from('<I', self.img, pos + 16)
+            isize = 64
+        else:
+            size, = struct.unpack_from('<I', self.img, pos + 8)
+            u, = struct.unpack_from('<I', self.img, pos + 16)
+            isize = 32
+        xsize = 12 + 4 * (icount - 1) if icount else 0
+        return dict(pos=pos, ext=ext, layout=(fmt >> 1) & 7, mode=mode,
+                    size=size, u=u, isize=isize, xsize=xsize,
+                    tail=pos + isize + xsize)
+
+    def field(self, ino, name):
+        """(offset, struct format) of an inode field"""
+        ext = ino['ext']
+        off = {'format': (0, '<H'), 'xattr_icount': (2, '<H'),
+               'mode': (4, '<H'), 'u': (16, '<I'),
+               'size': (8, '<Q' if ext else '<I'),
+               'nlink': (44, '<I') if ext else (6, '<H')}[name]
+        return ino['pos'] + off[0], off[1]
+
+    def dir_blocks(self, ino):
+        """file offsets of a directory's blocks"""
+        n = (ino['size'] + self.bs - 1) // self.bs
+        out = []
+        for i in range(n):
+            if ino['layout'] == 2 and i == n - 1 and ino['size'] % self.bs:
+                out.append((ino['tail'], ino['size'] % self.bs))
+            else:
+                out.append(((ino['u'] + i) * self.bs,
+                            min(self.bs, ino['size'] - i * self.bs)))
+        return out
+
+    def dirents(self, ino):
+        """(position of the dirent, nid, nameoff, type, name)"""
+        out = []
+        for base, length in self.dir_blocks(ino):
+            first = struct.unpack_from('<QHBB', self.img, base)
+            count = first[1] // 12
+            offs = [struct.unpack_from('<QHBB', self.img, base + 12 * k)
+                    for k in range(count)]
+            for k, (nid, noff, ft, _) in enumerate(offs):
+                end = offs[k + 1][1] if k + 1 < count else length
+                name = bytes(self.img[base + noff:base + end]).split(b'\0')[0]
+                out.append((base + 12 * k, nid, noff, ft, name.decode()))
+        return out
+
+    def lookup(self, path):
+        nid = self.root
+        for part in [p for p in path.split('/') if p]:
+            ents = {e[4]: e for e in self.dirents(self.inode(nid))}
+            nid = ents[part][1]
+        return nid
+
+    def value(self, v):
+        return self.lookup(v[4:]) if v.startswith('nid:') else int(v, 0)
+
+
+def mutate(img, cmd, args):
+    im = Image(img)
+    if cmd == 'ls':
+        nid = im.lookup(args[0])
+        print(nid, im.inode(nid))
+        if stat_isdir(im.inode(nid)['mode']):
+            for e in im.dirents(im.inode(nid)):
+                print(' ', e)
+        return False
+    if cmd == 'inode':
+        ino = im.inode(im.lookup(args[0]))
+        off, fmt = im.field(ino, args[1])
+        struct.pack_into(fmt, img, off, im.value(args[2]))
+    elif cmd == 'dirent':
+        ents = [e for e in im.dirents(im.inode(im.lookup(args[0])))
+                if e[4] == args[1]]
+        if not ents:
+            sys.exit(f'{args[0]}: no entry {args[1]}')
+        off = {'nid': (0, '<Q'), 'nameoff': (8, '<H'),
+               'type': (10, '<B')}[args[2]]
+        struct.pack_into(off[1], img, ents[0][0] + off[0], im.value(args[3]))
+    elif cmd == 'chunk':
+        ino = im.inode(im.lookup(args[0]))
+        if ino['layout'] != 4:
+            sys.exit(f'{args[0]}: not chunk-based')
+        if ino['u'] & 0x20:	# 8-byte chunk indexes, 8-aligned
+            base = (ino['tail'] + 7) & ~7
+            struct.pack_into('<I', img, base + 8 * int(args[1]) + 4,
+                             int(args[2], 0))
+        else:
+            struct.pack_into('<I', img, ino['tail'] + 4 * int(args[1]),
+                             int(args[2], 0))
+    if get(img, 'feature_compat') & 1:	# SB_CHKSUM
+        fixcsum(img)
+    return True
+
+
+def stat_isdir(mode):
+    return mode & 0o170000 == 0o040000
+
+
 def main():
     path, cmd, *args = sys.argv[1:]
     img = bytearray(open(path, 'rb').read())
@@ -74,6 +202,8 @@ def main():
         img[int(args[0], 0)] ^= 0xff
     elif cmd == 'fixcsum':
         fixcsum(img)
+    elif not mutate(img, cmd, args):
+        return
     open(path, 'wb').write(img)
 
 

@@ -9,6 +9,11 @@ Profiles:
   full     everything of basic plus: a many-block directory, long names
            (255 bytes), a deep tree, sparse files, many xattrs, POSIX ACLs,
            odd modes, uid/gid > 65535, timestamps with nanoseconds
+  compact  full without what a compact (32-byte) inode cannot hold
+           (uid/gid > 65535), for mkfs.erofs -E force-inode-compact
+  io       for the I/O path tests: a 9 MiB random file, a sparse file with
+           data at 1 MiB and 3 MiB, small files with inline tails, a
+           directory of 1000 entries
 The content is a pure function of the profile, so images rebuild identically.
 """
 import os
@@ -100,11 +105,93 @@ def full(d, rng):
     write(f'{d}/dup2', b'same content\n' * 1000)
 
 
+def compact(d, rng):
+    full(d, rng)
+    os.chown(f'{d}/owned', 60000, 60001)
+
+
+def io(d, rng):
+    write(f'{d}/large', rng.randbytes(9 << 20 | 1234))
+    with open(f'{d}/sparse', 'wb') as f:	# data: [1M, 1M+64K) [3M, 3M+4K)
+        f.seek(1 << 20)
+        f.write(rng.randbytes(64 << 10))
+        f.seek(3 << 20)
+        f.write(rng.randbytes(4096))
+        f.truncate(5 << 20)
+    os.utime(f'{d}/sparse', ns=(1700000000 * 10**9,) * 2)
+    for n in (1, 100, 4095, 5000, 8191 + 4096):
+        write(f'{d}/tail{n}', rng.randbytes(n))
+    write(f'{d}/exec', b'\xc3' * 4096, mode=0o755)	# x86 "ret"
+    os.makedirs(f'{d}/dir')
+    for i in range(1000):
+        write(f'{d}/dir/file-{i:04d}-{"z" * (i % 50)}', b'')
+
+
+# --- page-cache sharing (share_test.c) --------------------------------------
+# 'share' and 'shareb' hold the same content at different paths, as two
+# container images on one base do; 'sharelie' and 'sharespoof' carry
+# share's fingerprint of lib/big.so on other content (built with
+# mkfs.sharefs --no-fingerprint, which keeps the tree's own xattrs).
+
+def share_content():
+    rng = random.Random('share-content')
+    return {
+        'big.so': rng.randbytes(4 << 20),
+        'tool': rng.randbytes(200 << 10),
+        'mid.so': rng.randbytes(300000),
+        'motd': b'Welcome to a shared image.\n' * 37,
+        'small': b'tiny\n',
+        'docs': [rng.randbytes(5000 + 1000 * i) for i in range(20)],
+    }
+
+
+def share(d, rng, prefix=''):
+    c = share_content()
+    for sub in ('lib', 'bin', 'etc', 'docs'):
+        os.makedirs(f'{d}/{prefix}{sub}', exist_ok=True)
+    write(f'{d}/{prefix}lib/big.so', c['big.so'], mode=0o755)
+    write(f'{d}/{prefix}lib/mid.so', c['mid.so'])
+    write(f'{d}/{prefix}bin/tool', c['tool'], mode=0o755)
+    os.makedirs(f'{d}/etc', exist_ok=True)
+    write(f'{d}/etc/motd', c['motd'])
+    write(f'{d}/etc/small', c['small'])
+    for i, doc in enumerate(c['docs']):
+        write(f'{d}/{prefix}docs/doc{i:02d}.txt', doc)
+
+
+def shareb(d, rng):
+    share(d, rng, prefix='usr/')
+    os.makedirs(f'{d}/usr/lib', exist_ok=True)
+    write(f'{d}/usr/lib/extra.so', rng.randbytes(1 << 20))
+
+
+def big_fingerprint():
+    import hashlib
+    return b'sha256:' + hashlib.sha256(share_content()['big.so']).digest()
+
+
+def sharelie(d, rng):
+    os.makedirs(f'{d}/lib')
+    write(f'{d}/lib/big.so', b"this file claims big.so's fingerprint\n")
+    setx(f'{d}/lib/big.so', 'trusted.fingerprint', big_fingerprint())
+
+
+def sharespoof(d, rng):
+    os.makedirs(f'{d}/lib')
+    write(f'{d}/lib/big.so', rng.randbytes(4 << 20))
+    setx(f'{d}/lib/big.so', 'trusted.fingerprint', big_fingerprint())
+
+
+PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
+            'share': share, 'shareb': shareb, 'sharelie': sharelie,
+            'sharespoof': sharespoof}
+
+
 def main():
     profile, d = sys.argv[1:3]
     rng = random.Random(profile)
     os.makedirs(d)
-    {'basic': basic, 'full': full}[profile](d, rng)
+    PROFILES[profile](d, rng)
     # directories last, so adding entries did not move their mtimes
     for root, dirs, _ in os.walk(d, topdown=False):
         for x in dirs:

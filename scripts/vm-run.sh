@@ -49,6 +49,10 @@ cp /bin/busybox "$stage/bin/busybox"
 file -L "$stage/bin/busybox" | grep -q 'statically linked' ||
 	die "/bin/busybox is not static: install busybox-static"
 cp "$top/scripts/vm/init" "$stage/init"
+# the counters tool, for tests and the demo (make tools builds it)
+if [ -x "$top/tools/sharefs-stat.static" ]; then
+	cp "$top/tools/sharefs-stat.static" "$stage/bin/sharefs-stat"
+fi
 cp "$top/scripts/vm/run-tests.sh" "$stage/tests/run-tests.sh"
 : > "$stage/etc/modules-load"
 # Dependencies first.  crc32c is a soft dependency of libcrc32c on older
@@ -99,10 +103,19 @@ if ls "$images"/*.img > /dev/null 2>&1; then
 	fi
 fi
 
+# small side files of the images: manifests and lists (diff_test)
+for f in "$images"/*.manifest "$images"/*.list; do
+	[ -f "$f" ] && cp "$f" "$stage/images/"
+done
+
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 
 # --- boot -----------------------------------------------------------------
 boot() {	# accel timeout console ktap
+	# QEMU's file: backend does not truncate: a stale tail would be
+	# counted as this run's results
+	: > "$3"
+	: > "$4"
 	timeout --foreground "$2" qemu-system-x86_64 -nodefaults -nographic \
 		-no-reboot -machine q35,accel="$1" -cpu max -smp 2 -m 2048 \
 		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
@@ -115,6 +128,7 @@ accel=tcg
 if [ "${SHAREFS_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 	printf 'true\n' > "$stage/etc/vm-command"
 	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out/probe.cpio"
+	: > "$out/probe.log"
 	if timeout 60 qemu-system-x86_64 -nodefaults -nographic -no-reboot \
 		-machine q35,accel=kvm -cpu host -m 512 -kernel "$kdir/vmlinuz" \
 		-initrd "$out/probe.cpio" -append "console=ttyS0 panic=-1" \

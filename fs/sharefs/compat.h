@@ -15,6 +15,7 @@
 #include <linux/version.h>
 #include <linux/fs.h>
 #include <linux/blkdev.h>
+#include <linux/blk-mq.h>
 #include <linux/iomap.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
@@ -134,6 +135,31 @@ static inline void sharefs_iomap_readahead(struct readahead_control *rac,
 	iomap_bio_readahead(rac, ops);
 #else
 	iomap_readahead(rac, ops);
+#endif
+}
+
+/* 6.18 renamed generic_delete_inode() ("evict at the last iput") */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+#define sharefs_drop_inode_at_last_iput	inode_just_drop
+#else
+#define sharefs_drop_inode_at_last_iput	generic_delete_inode
+#endif
+
+/*
+ * Wait until every request already issued to @bdev has completed, by
+ * freezing and unfreezing its queue.  6.14 made blk_mq_freeze_queue()
+ * return the memalloc flags that the unfreeze restores.
+ */
+static inline void sharefs_bdev_drain(struct block_device *bdev)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	unsigned int memflags = blk_mq_freeze_queue(q);
+
+	blk_mq_unfreeze_queue(q, memflags);
+#else
+	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
 #endif
 }
 

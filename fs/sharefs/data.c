@@ -142,12 +142,14 @@ void sharefs_warn_compressed(struct super_block *sb)
 }
 
 /*
- * The inode whose layout and device back the page cache of @host.  For now
- * always @host itself; page-cache sharing replaces this for shared inodes
- * (it will pick a live member).
+ * The inode whose layout and device back the page cache of @host: @host
+ * itself, or for a shared inode a live member (share.c; the caller is in
+ * its SRCU read section).  NULL when a shared inode has no member left.
  */
 struct inode *sharefs_data_source(struct inode *host)
 {
+	if (sharefs_is_shared_inode(host))
+		return sharefs_share_source(host);
 	return host;
 }
 
@@ -198,6 +200,18 @@ static int sharefs_map_flat(struct inode *inode, loff_t pos,
 	return 0;
 }
 
+/* Block address of the chunk map entry at @ptr; U64_MAX: not ours to read */
+static u64 sharefs_chunk_entry(const void *ptr, unsigned int unit)
+{
+	const struct sharefs_inode_chunk_index *idx = ptr;
+
+	if (unit == SHAREFS_BLOCK_MAP_ENTRY_SIZE)
+		return le32_to_cpu(*(const __le32 *)ptr);
+	if (idx->device_id)
+		return U64_MAX;
+	return le32_to_cpu(idx->startblk_lo);
+}
+
 static int sharefs_map_chunk(struct inode *inode, loff_t pos,
 			     struct sharefs_map *map)
 {
@@ -207,8 +221,10 @@ static int sharefs_map_chunk(struct inode *inode, loff_t pos,
 	struct sharefs_buf buf = SHAREFS_BUF_INIT;
 	u64 isize = i_size_read(inode);
 	u64 chunknr = (u64)pos >> si->chunkbits;
-	unsigned int unit;
-	u64 epos, blk;
+	u64 nchunks = DIV_ROUND_UP(isize, 1ULL << si->chunkbits);
+	u64 chunkblks = 1ULL << (si->chunkbits - sbi->blkszbits);
+	unsigned int unit, n, avail;
+	u64 epos, blk, next;
 	void *ptr;
 
 	unit = (si->chunkformat & SHAREFS_CHUNK_FORMAT_INDEXES) ?
@@ -221,31 +237,40 @@ static int sharefs_map_chunk(struct inode *inode, loff_t pos,
 	ptr = sharefs_read_meta(sb, &buf, epos, unit);
 	if (IS_ERR(ptr))
 		return PTR_ERR(ptr);
-	if (unit == SHAREFS_BLOCK_MAP_ENTRY_SIZE) {
-		blk = le32_to_cpu(*(__le32 *)ptr);
-	} else {
-		struct sharefs_inode_chunk_index *idx = ptr;
-
-		if (idx->device_id) {
-			sharefs_put_buf(&buf);
-			sharefs_err(sb, "chunk %llu on extra device %u @ nid %llu not supported",
-				    chunknr, le16_to_cpu(idx->device_id), si->nid);
-			return -EOPNOTSUPP;
-		}
-		blk = le32_to_cpu(idx->startblk_lo);
+	blk = sharefs_chunk_entry(ptr, unit);
+	if (blk == U64_MAX) {
+		sharefs_put_buf(&buf);
+		sharefs_err(sb, "chunk %llu on an extra device @ nid %llu not supported",
+			    chunknr, si->nid);
+		return -EOPNOTSUPP;
+	}
+	/*
+	 * Merge the following chunks that continue this extent (holes after
+	 * a hole, or the next blocks), as far as this metadata block goes
+	 * and as far as the image holds entries: fewer, larger I/Os.
+	 */
+	avail = min_t(u64, (sb->s_blocksize - sharefs_blkoff(sb, epos)) / unit,
+		      nchunks - chunknr);
+	if (epos + (u64)avail * unit > sbi->size)
+		avail = 1;
+	for (n = 1; n < avail; n++) {
+		next = sharefs_chunk_entry(ptr + n * unit, unit);
+		if (blk == SHAREFS_NULL_ADDR ? next != SHAREFS_NULL_ADDR :
+		    next != blk + n * chunkblks)
+			break;
 	}
 	sharefs_put_buf(&buf);
 
 	map->la = chunknr << si->chunkbits;
 	/* block-aligned length, the last chunk ending at the block of EOF */
-	map->llen = min_t(u64, 1ULL << si->chunkbits,
+	map->llen = min_t(u64, (u64)n << si->chunkbits,
 			  round_up(isize - map->la, sb->s_blocksize));
 	if (blk == SHAREFS_NULL_ADDR) {
 		map->type = SHAREFS_MAP_HOLE;
 		map->pa = 0;
 		return 0;
 	}
-	/* a chunk's blocks lie inside the image */
+	/* the merged chunks' blocks lie inside the image */
 	if (blk > sbi->blocks ||
 	    (map->llen >> sbi->blkszbits) > sbi->blocks - blk) {
 		sharefs_err(sb, "chunk %llu at block %llu out of image @ nid %llu",
@@ -277,12 +302,16 @@ static int sharefs_iomap_begin(struct inode *host, loff_t pos, loff_t length,
 			       struct iomap *srcmap)
 {
 	struct inode *inode = sharefs_data_source(host);
-	struct super_block *sb = inode->i_sb;
 	struct sharefs_buf buf = SHAREFS_BUF_INIT;
+	struct super_block *sb;
 	struct sharefs_map map;
 	void *ptr;
 	int err;
 
+	/* every image holding this content is gone: nothing to read from */
+	if (!inode)
+		return -EIO;
+	sb = inode->i_sb;
 	iomap->flags = 0;
 	iomap->private = NULL;
 	iomap->bdev = sb->s_bdev;
@@ -312,6 +341,7 @@ static int sharefs_iomap_begin(struct inode *host, loff_t pos, loff_t length,
 		if (IS_ERR(ptr))
 			return PTR_ERR(ptr);
 		iomap->type = IOMAP_INLINE;
+		iomap->addr = map.pa;	/* fiemap reports where the tail is */
 		iomap->inline_data = ptr;
 		iomap->private = buf.folio;
 		break;
@@ -370,6 +400,7 @@ static int sharefs_file_open(struct inode *inode, struct file *file)
 	if (err)
 		return err;
 	file->f_mode |= FMODE_CAN_ODIRECT;
+	sharefs_share_note_open(inode);
 	return generic_file_open(inode, file);
 }
 

@@ -124,6 +124,11 @@ static int sharefs_readdir(struct file *file, struct dir_context *ctx)
 			if (!dir_emit(ctx, name, len, le64_to_cpu(blk.de[i].nid),
 				      fs_ftype_to_dtype(blk.de[i].file_type)))
 				goto out;
+			/*
+			 * Past the emitted entry: a corrupt next entry must
+			 * fail the next call, not make it repeat this one.
+			 */
+			ctx->pos += sizeof(struct sharefs_dirent);
 		}
 		ctx->pos = (blknr + 1) << sb->s_blocksize_bits;
 	}

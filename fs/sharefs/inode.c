@@ -178,6 +178,16 @@ static int sharefs_fill_inode(struct inode *inode)
 		return -EFSCORRUPTED;
 	}
 
+	if (si->datalayout == SHAREFS_INODE_FLAT_INLINE && isize) {
+		u64 tail = isize - ((isize - 1) & ~((u64)sb->s_blocksize - 1));
+
+		/* the inline tail stays in the block it starts in */
+		if (sharefs_blkoff(sb, end) + tail > sb->s_blocksize) {
+			sharefs_err(sb, "inline data crosses a block boundary @ nid %llu",
+				    si->nid);
+			return -EFSCORRUPTED;
+		}
+	}
 	if (si->datalayout == SHAREFS_INODE_CHUNK_BASED) {
 		err = sharefs_check_chunkformat(inode, le16_to_cpu(iu.c.format));
 		if (err)
@@ -192,6 +202,9 @@ static int sharefs_fill_inode(struct inode *inode)
 		inode->i_blocks = round_up(isize, sb->s_blocksize) >> 9;
 	}
 	inode->i_mapping->a_ops = &sharefs_aops;
+	/* iomap reads file data into folios of any order */
+	if (S_ISREG(inode->i_mode))
+		mapping_set_large_folios(inode->i_mapping);
 	return 0;
 }
 
@@ -222,6 +235,9 @@ struct inode *sharefs_iget(struct super_block *sb, u64 nid)
 		return inode;
 
 	err = sharefs_fill_inode(inode);
+	/* a file with a fingerprint joins its shared page cache */
+	if (!err)
+		err = sharefs_share_attach(inode);
 	if (err) {
 		iget_failed(inode);
 		return ERR_PTR(err);

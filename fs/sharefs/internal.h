@@ -14,6 +14,8 @@
 #include <linux/highmem.h>
 #include <linux/iomap.h>
 #include <linux/xattr.h>
+#include <linux/kobject.h>
+#include <linux/completion.h>
 #include "compat.h"
 #include "sharefs_fs.h"
 
@@ -42,6 +44,8 @@ struct sharefs_xattr_prefix {
 /* sbi->flags bits */
 enum {
 	SHAREFS_SBF_WARNED_COMPR,	/* "compressed inodes" logged once */
+	SHAREFS_SBF_WARNED_FPSIZE,	/* fingerprint size mismatch logged */
+	SHAREFS_SBF_WARNED_FPBAD,	/* malformed fingerprint logged */
 };
 
 struct sharefs_sb_info {
@@ -64,9 +68,23 @@ struct sharefs_sb_info {
 	struct sharefs_xattr_prefix *xattr_prefixes;	/* [xattr_prefix_count] */
 	unsigned long flags;		/* SHAREFS_SBF_*, atomic bitops */
 
-	/* mount options; they do nothing until sharing lands */
+	/* mount options */
 	char *domain;			/* domain=ID, NULL: default domain */
-	bool noshare;			/* noshare */
+	bool noshare;			/* noshare: nothing is shared */
+
+	/* page-cache sharing (share.c) */
+	u8 fp_index;			/* the fingerprint xattr: its index */
+	const char *fp_name;		/* ... and name after the prefix */
+	spinlock_t share_lock;		/* protects share_members */
+	struct list_head share_members;	/* sharefs_inode.sb_link */
+	atomic_long_t share_mismatches;	/* fingerprints with a wrong size */
+	bool share_ever;		/* had members: drain reads at umount */
+
+	/* sysfs (sysfs.c) */
+	struct super_block *sb;
+	struct kobject kobj;		/* /sys/fs/sharefs/<s_id> */
+	struct completion kobj_unregister;
+	bool kobj_added;
 };
 
 struct sharefs_inode {
@@ -77,6 +95,17 @@ struct sharefs_inode {
 	u8 chunkbits;			/* CHUNK_BASED: log2 of the chunk size */
 	u8 datalayout;			/* SHAREFS_INODE_* */
 	u8 inode_isize;			/* 32 or 64 */
+
+	/*
+	 * Page-cache sharing (share.c): the shared inode this one is a
+	 * member of, or NULL.  share_link and share_linked are protected by
+	 * share->lock, sb_link by the sb_info's share_lock.
+	 */
+	struct sharefs_shared *share;
+	struct list_head share_link;	/* in share->members, RCU */
+	struct list_head sb_link;	/* in sbi->share_members */
+	bool share_linked;		/* on share->members */
+	bool share_used;		/* opened once: counts as a user */
 	struct inode vfs_inode;
 };
 
@@ -211,8 +240,50 @@ void *sharefs_dir_bread(struct inode *dir, struct sharefs_buf *buf, u64 blknr,
 /* namei.c */
 extern const struct inode_operations sharefs_dir_iops;
 
+/* share.c */
+struct sharefs_shared {
+	struct inode vfs_inode;		/* on the internal pseudo-mount */
+	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
+	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
+	spinlock_t lock;		/* protects members, nr_members, users */
+	struct list_head members;	/* sharefs_inode.share_link, RCU */
+	unsigned int nr_members;
+	unsigned int users;		/* members opened at least once */
+	struct list_head all;		/* on the list of all shared inodes */
+};
+
+struct sharefs_share_stats {
+	u64 shared_inodes;
+	u64 members;
+	u64 resident_bytes;		/* shared page cache */
+	u64 saved_bytes;		/* page cache not duplicated */
+	u64 mismatches;
+};
+
+int sharefs_share_init(void);
+void sharefs_share_exit(void);
+void sharefs_share_init_sbi(struct sharefs_sb_info *sbi);
+void sharefs_share_fill_super(struct super_block *sb);
+void sharefs_share_kill_sb(struct super_block *sb);
+int sharefs_share_attach(struct inode *inode);
+void sharefs_share_detach(struct inode *inode);
+void sharefs_share_note_open(struct inode *inode);
+bool sharefs_is_shared_inode(const struct inode *inode);
+struct inode *sharefs_share_source(struct inode *shared);
+void sharefs_share_stats_global(struct sharefs_share_stats *st);
+void sharefs_share_stats_sb(struct super_block *sb,
+			    struct sharefs_share_stats *st);
+
+/* sysfs.c */
+int sharefs_sysfs_init(void);
+void sharefs_sysfs_exit(void);
+int sharefs_sysfs_register(struct super_block *sb);
+void sharefs_sysfs_unregister(struct super_block *sb);
+
 /* xattr.c */
 extern const struct xattr_handler *sharefs_xattr_handlers[];
+int sharefs_getxattr(struct inode *inode, int index, const char *name,
+		     void *buffer, size_t size);
 ssize_t sharefs_listxattr(struct dentry *dentry, char *buffer, size_t size);
 struct posix_acl *sharefs_get_acl(struct inode *inode, int type, bool rcu);
 int sharefs_xattr_prefixes_init(struct super_block *sb);

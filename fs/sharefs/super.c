@@ -8,8 +8,9 @@
  * size), optional crc32c, feature bits, and that the image fits the device.
  * Afterwards every metadata read is bounded by the image size recorded here.
  *
- * The filesystem is always read-only.  The mount options domain= and noshare
- * are parsed, validated, stored and shown; page-cache sharing will use them.
+ * The filesystem is always read-only.  The mount options domain= (which
+ * files may share a page cache) and noshare (none) are parsed, validated,
+ * stored and shown here and used by share.c.
  */
 #include <linux/module.h>
 #include <linux/fs_context.h>
@@ -168,7 +169,9 @@ static int sharefs_read_super(struct super_block *sb)
 	sbi->epoch = le64_to_cpu(dsb->epoch);
 	sbi->fixed_nsec = le32_to_cpu(dsb->fixed_nsec);
 	sbi->packed_nid = le64_to_cpu(dsb->packed_nid);
-	sbi->xattr_prefix_count = dsb->xattr_prefix_count;
+	/* the prefix table exists only with its feature bit */
+	if (sharefs_sb_has_xattr_prefixes(sbi))
+		sbi->xattr_prefix_count = dsb->xattr_prefix_count;
 	sbi->xattr_prefix_start = le32_to_cpu(dsb->xattr_prefix_start);
 	sbi->ishare_xattr_prefix_id = dsb->ishare_xattr_prefix_id;
 	memcpy(sbi->uuid, dsb->uuid, sizeof(sbi->uuid));
@@ -213,6 +216,14 @@ static void sharefs_free_inode(struct inode *inode)
  * f_type is the EROFS magic, not a sharefs one: the image is an EROFS image
  * and tools that look at f_type (stat -f, findmnt) should say so.
  */
+static void sharefs_evict_inode(struct inode *inode)
+{
+	/* the inode's own mapping; a shared one belongs to the shared inode */
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	sharefs_share_detach(inode);
+}
+
 static int sharefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
 	struct super_block *sb = dentry->d_sb;
@@ -244,6 +255,7 @@ static int sharefs_show_options(struct seq_file *seq, struct dentry *root)
 static const struct super_operations sharefs_sops = {
 	.alloc_inode	= sharefs_alloc_inode,
 	.free_inode	= sharefs_free_inode,
+	.evict_inode	= sharefs_evict_inode,
 	.statfs		= sharefs_statfs,
 	.show_options	= sharefs_show_options,
 };
@@ -259,12 +271,13 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	sb->s_fs_info = sbi;		/* freed by kill_sb, even on failure */
+	sharefs_share_init_sbi(sbi);
 	sbi->domain = ctx->domain;
 	ctx->domain = NULL;
 	sbi->noshare = ctx->noshare;
 
 	sb->s_magic = SHAREFS_MAGIC;
-	sb->s_flags |= SB_RDONLY | SB_NOATIME;
+	sb->s_flags |= SB_RDONLY | SB_NOATIME;	/* as stock erofs */
 #ifdef CONFIG_FS_POSIX_ACL
 	sb->s_flags |= SB_POSIXACL;
 #endif
@@ -284,6 +297,7 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = sharefs_xattr_prefixes_init(sb);
 	if (err)
 		return err;
+	sharefs_share_fill_super(sb);
 
 	root = sharefs_iget(sb, sbi->root_nid);
 	if (IS_ERR(root))
@@ -297,7 +311,7 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root)
 		return -ENOMEM;
-	return 0;
+	return sharefs_sysfs_register(sb);
 }
 
 enum { Opt_domain, Opt_noshare };
@@ -404,6 +418,10 @@ static void sharefs_kill_sb(struct super_block *sb)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
 
+	/* counters first: they walk this superblock's members */
+	sharefs_sysfs_unregister(sb);
+	/* members leave their shared inodes before eviction, in one go */
+	sharefs_share_kill_sb(sb);
 	kill_block_super(sb);
 	if (!sbi)
 		return;
@@ -443,19 +461,32 @@ static int __init sharefs_init(void)
 						 sharefs_inode_init_once);
 	if (!sharefs_inode_cachep)
 		return -ENOMEM;
+	err = sharefs_share_init();
+	if (err)
+		goto err_share;
+	err = sharefs_sysfs_init();
+	if (err)
+		goto err_sysfs;
 	err = register_filesystem(&sharefs_fs_type);
 	if (err)
 		goto err_register;
 	return 0;
 
 err_register:
+	sharefs_sysfs_exit();
+err_sysfs:
+	sharefs_share_exit();
+err_share:
 	kmem_cache_destroy(sharefs_inode_cachep);
 	return err;
 }
 
+/* Runs only once every sharefs mount is gone: each one pins the module. */
 static void __exit sharefs_exit(void)
 {
 	unregister_filesystem(&sharefs_fs_type);
+	sharefs_sysfs_exit();
+	sharefs_share_exit();
 	rcu_barrier();		/* inodes are freed after an RCU grace period */
 	kmem_cache_destroy(sharefs_inode_cachep);
 }

@@ -118,11 +118,14 @@ static int sharefs_xattr_resolve(struct super_block *sb, u8 name_index,
 		return 0;
 	}
 	idx = name_index & SHAREFS_XATTR_LONG_PREFIX_MASK;
-	/* long prefixes index the table loaded at mount */
-	if (!sbi->xattr_prefixes || idx >= sbi->xattr_prefix_count) {
+	/* long prefixes index the table of the superblock's size */
+	if (idx >= sbi->xattr_prefix_count) {
 		sharefs_err(sb, "bogus long xattr prefix %u", idx);
 		return -EFSCORRUPTED;
 	}
+	/* the table is in a compressed packed inode we cannot read */
+	if (!sbi->xattr_prefixes)
+		return -EOPNOTSUPP;
 	p = &sbi->xattr_prefixes[idx];
 	*base = p->base_index;
 	*infix = p->infix;
@@ -164,7 +167,7 @@ static int sharefs_xattr_match(struct sharefs_xattr_iter *it,
 	return 1;
 }
 
-static int sharefs_getxattr(struct inode *inode, int index, const char *name,
+int sharefs_getxattr(struct inode *inode, int index, const char *name,
 			    void *buffer, size_t size)
 {
 	struct sharefs_xattr_iter *it;
@@ -371,13 +374,8 @@ int sharefs_xattr_prefixes_init(struct super_block *sb)
 	__le16 len16;
 	int err = 0;
 
-	if (!sharefs_sb_has_xattr_prefixes(sbi) || !sbi->xattr_prefix_count)
+	if (!sbi->xattr_prefix_count)
 		return 0;
-	sbi->xattr_prefixes = kcalloc(sbi->xattr_prefix_count,
-				      sizeof(*sbi->xattr_prefixes), GFP_KERNEL);
-	if (!sbi->xattr_prefixes)
-		return -ENOMEM;
-
 	if (sbi->packed_nid && !sharefs_sb_has_plain_xattr_pfx(sbi)) {
 		packed = sharefs_iget(sb, sbi->packed_nid);
 		if (IS_ERR(packed))
@@ -388,9 +386,18 @@ int sharefs_xattr_prefixes_init(struct super_block *sb)
 			err = -EFSCORRUPTED;
 			goto out;
 		}
-		err = sharefs_check_readable(packed);
-		if (err)
+		/*
+		 * A compressed packed inode comes with compressed files: mount
+		 * anyway, and fail only the xattrs that use a long prefix.
+		 */
+		if (sharefs_check_readable(packed))
 			goto out;
+	}
+	sbi->xattr_prefixes = kcalloc(sbi->xattr_prefix_count,
+				      sizeof(*sbi->xattr_prefixes), GFP_KERNEL);
+	if (!sbi->xattr_prefixes) {
+		err = -ENOMEM;
+		goto out;
 	}
 
 	for (i = 0; i < sbi->xattr_prefix_count; i++) {

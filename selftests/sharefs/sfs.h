@@ -40,4 +40,11 @@ void sfs_kmsg_since(char *buf, size_t len);
 /* Is a filesystem type registered (in /proc/filesystems)? */
 int sfs_have_fs(const char *fstype);
 
+/* Is the running kernel at least version major.minor? */
+int sfs_kernel_at_least(int major, int minor);
+
+/* Images ship with small side files (NAME.manifest, NAME.xmanifest, *.list)
+ * in /images/: the path of one. */
+#define SFS_IMAGES_DIR	"/images"
+
 #endif

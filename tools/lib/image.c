@@ -4,7 +4,9 @@
  *
  * Runs after the file data is in place (content.c).  Nodes are numbered in
  * tree order (depth first, sorted names) with the root first, so the root
- * gets nid 0 and always fits the 16-bit rootnid.  An inode never crosses a
+ * gets nid 1 and always fits the 16-bit rootnid.  Slot 0 stays empty:
+ * readers derive inode numbers from nids, and userspace takes inode number
+ * 0 for "no entry" (glibc's readdir skips d_ino 0, hiding "." and "..").  An inode never crosses a
  * block boundary unless inode plus xattrs are larger than a block, and an
  * inline tail always sits in the same block as its inode.
  *
@@ -278,7 +280,7 @@ static void layout_node(struct sharefs_build *b, struct sharefs_node *n)
 
 static uint64_t place_inodes(struct sharefs_build *b, struct order *o)
 {
-	uint64_t pos = 0;
+	uint64_t pos = 1 << SHAREFS_ISLOTBITS;	/* nid 0 is never used */
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct sharefs_node *n = o->v[i];

@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * share.c - one page cache for every file with the same content.
+ *
+ * Every regular file whose image gives it a content fingerprint (the xattr
+ * trusted.fingerprint, or the one the superblock's ishare pointer names) is
+ * a *member* of a *shared inode*: an anonymous inode on an internal
+ * pseudo-mount, one per (domain, SHA-256 digest).  The member's i_mapping
+ * points at the shared inode's address_space, so read(), mmap faults,
+ * splice, readahead, fadvise and mincore all work on the one page cache
+ * with no per-call cost, while the user's file stays the one in
+ * /proc/PID/maps and lsof.  O_DIRECT, fiemap and SEEK_DATA/SEEK_HOLE go to
+ * the member itself (file_inode()), so they describe its own layout.
+ *
+ * The shared inode has no blocks of its own.  When its page cache needs
+ * data, sharefs_shared_aops picks any live member and maps the file range
+ * through that member's layout and device (data.c's iomap path, through
+ * sharefs_data_source()).  Members come and go as inodes are evicted and
+ * images unmounted, so the pick is protected by SRCU:
+ *
+ *   PINNING RULE.  A member may be used as a data source only inside a
+ *   sharefs_share_srcu read section, and only if it was found on its shared
+ *   inode's member list inside that section.  A member is unlinked from
+ *   that list (under shared->lock) and then synchronize_srcu() runs before
+ *   the member inode can be freed or its superblock torn down.  At umount
+ *   all members of the superblock are unlinked first and one grace period
+ *   covers them all (sharefs_share_kill_sb()); a lone eviction waits for its
+ *   own grace period.  Readers therefore never see a freed member, umount
+ *   never waits on another mount's readers beyond one grace period, and it
+ *   leaves no inode references behind.  Bios outlive the read section, so
+ *   umount also drains the reads already issued to its device before the
+ *   device is closed.
+ *
+ * Read sections allocate memory (bios, folios, metadata pages) while a
+ * member eviction in the inode shrinker may be waiting for them in
+ * synchronize_srcu(): the sections run under memalloc_nofs_save() so that
+ * their allocations never recurse into filesystem reclaim.
+ *
+ * Lifetime.  Each member holds a reference on its shared inode; the shared
+ * inode is evicted (drop_inode = generic_delete_inode) with its last member,
+ * taking its pages with it.  Open files and mappings pin their member, so
+ * they pin the shared inode too.  Shared pages are ordinary page cache on
+ * the LRU: reclaim and drop_caches free them as usual.
+ *
+ * Safety.  The digest picks a hash bucket through xxh64; equality compares
+ * the full digest and the domain.  A member whose size differs from its
+ * shared inode's (a lying or colliding fingerprint) gets a warning and its
+ * own private page cache.  Domains never mix: a tenant whose image lies
+ * about a fingerprint can poison only its own domain.
+ */
+#include <linux/mount.h>
+#include <linux/fs_context.h>
+#include <linux/sched/mm.h>
+#include <linux/srcu.h>
+#include <linux/xxhash.h>
+#include "internal.h"
+
+#define SHAREFS_PSEUDO_MAGIC	0x53484653	/* "SHFS" */
+
+/*
+ * Data source rule for shared inodes, see the top of this file.  The member
+ * lists (sharefs_shared.members) are RCU lists read under this SRCU.
+ */
+static struct srcu_struct sharefs_share_srcu;
+
+static struct vfsmount *sharefs_pseudo_mnt;
+static struct kmem_cache *sharefs_shared_cachep;
+
+/* every live shared inode, for the counters; protected by the lock */
+static LIST_HEAD(sharefs_shared_list);
+static DEFINE_SPINLOCK(sharefs_shared_list_lock);
+
+static inline struct sharefs_shared *SHAREFS_SHARED(struct inode *inode)
+{
+	return container_of(inode, struct sharefs_shared, vfs_inode);
+}
+
+bool sharefs_is_shared_inode(const struct inode *inode)
+{
+	return sharefs_pseudo_mnt && inode->i_sb == sharefs_pseudo_mnt->mnt_sb;
+}
+
+/* ---- the pseudo filesystem ------------------------------------------- */
+
+static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
+{
+	struct sharefs_shared *sh;
+
+	sh = alloc_inode_sb(sb, sharefs_shared_cachep, GFP_KERNEL);
+	if (!sh)
+		return NULL;
+	spin_lock_init(&sh->lock);
+	INIT_LIST_HEAD(&sh->members);
+	INIT_LIST_HEAD(&sh->all);
+	sh->nr_members = 0;
+	sh->users = 0;
+	return &sh->vfs_inode;
+}
+
+static void sharefs_shared_free_inode(struct inode *inode)
+{
+	kmem_cache_free(sharefs_shared_cachep, SHAREFS_SHARED(inode));
+}
+
+static void sharefs_shared_evict_inode(struct inode *inode)
+{
+	struct sharefs_shared *sh = SHAREFS_SHARED(inode);
+
+	/* the last member is gone: nothing can reach these pages any more */
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	spin_lock(&sharefs_shared_list_lock);
+	list_del_init(&sh->all);
+	spin_unlock(&sharefs_shared_list_lock);
+}
+
+static const struct super_operations sharefs_pseudo_sops = {
+	.alloc_inode	= sharefs_shared_alloc_inode,
+	.free_inode	= sharefs_shared_free_inode,
+	.evict_inode	= sharefs_shared_evict_inode,
+	.drop_inode	= sharefs_drop_inode_at_last_iput,
+	.statfs		= simple_statfs,
+};
+
+static int sharefs_pseudo_fill_super(struct super_block *sb,
+				     struct fs_context *fc)
+{
+	struct inode *root;
+	int err;
+
+	sb->s_magic = SHAREFS_PSEUDO_MAGIC;
+	sb->s_op = &sharefs_pseudo_sops;
+	sb->s_flags |= SB_RDONLY | SB_NOUSER;
+	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
+	sb->s_time_gran = 1;
+	/*
+	 * A real backing_dev_info, so that readahead and fadvise see normal
+	 * ra_pages: files opened on members take their readahead window from
+	 * mapping->host, which is a shared inode of this superblock.
+	 */
+	err = super_setup_bdi(sb);
+	if (err)
+		return err;
+	root = new_inode(sb);
+	if (!root)
+		return -ENOMEM;
+	root->i_ino = 1;
+	root->i_mode = S_IFDIR | 0500;
+	sb->s_root = d_make_root(root);
+	return sb->s_root ? 0 : -ENOMEM;
+}
+
+static int sharefs_pseudo_get_tree(struct fs_context *fc)
+{
+	return get_tree_nodev(fc, sharefs_pseudo_fill_super);
+}
+
+static const struct fs_context_operations sharefs_pseudo_context_ops = {
+	.get_tree	= sharefs_pseudo_get_tree,
+};
+
+static int sharefs_pseudo_init_fs_context(struct fs_context *fc)
+{
+	fc->ops = &sharefs_pseudo_context_ops;
+	return 0;
+}
+
+/*
+ * Never registered, so never mountable from userspace.  No .owner: the
+ * internal mount must not pin the module, or rmmod could never succeed;
+ * sharefs_share_exit() unmounts it.
+ */
+static struct file_system_type sharefs_pseudo_fs_type = {
+	.name			= "sharefs_shared",
+	.init_fs_context	= sharefs_pseudo_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+/* ---- the shared inodes' read path -------------------------------------- */
+
+/* Pick a live member to read through; see the pinning rule above. */
+struct inode *sharefs_share_source(struct inode *shared)
+{
+	struct sharefs_shared *sh = SHAREFS_SHARED(shared);
+	struct sharefs_inode *si;
+
+	si = list_first_or_null_rcu(&sh->members, struct sharefs_inode,
+				    share_link);
+	return si ? &si->vfs_inode : NULL;
+}
+
+static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
+{
+	unsigned int nofs = memalloc_nofs_save();
+	int idx = srcu_read_lock(&sharefs_share_srcu);
+	int ret = sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
+
+	srcu_read_unlock(&sharefs_share_srcu, idx);
+	memalloc_nofs_restore(nofs);
+	return ret;
+}
+
+static void sharefs_shared_readahead(struct readahead_control *rac)
+{
+	unsigned int nofs = memalloc_nofs_save();
+	int idx = srcu_read_lock(&sharefs_share_srcu);
+
+	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
+	srcu_read_unlock(&sharefs_share_srcu, idx);
+	memalloc_nofs_restore(nofs);
+}
+
+static const struct address_space_operations sharefs_shared_aops = {
+	.read_folio		= sharefs_shared_read_folio,
+	.readahead		= sharefs_shared_readahead,
+	.release_folio		= iomap_release_folio,
+	.invalidate_folio	= iomap_invalidate_folio,
+	.is_partially_uptodate	= iomap_is_partially_uptodate,
+};
+
+/* ---- finding a member's shared inode ------------------------------------ */
+
+struct sharefs_share_key {
+	const u8 *digest;
+	const char *domain;
+};
+
+static int sharefs_shared_test(struct inode *inode, void *data)
+{
+	const struct sharefs_share_key *key = data;
+	struct sharefs_shared *sh = SHAREFS_SHARED(inode);
+
+	/* the hash only picked the bucket: compare everything */
+	return !memcmp(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN) &&
+	       !strcmp(sh->domain, key->domain);
+}
+
+static int sharefs_shared_set(struct inode *inode, void *data)
+{
+	const struct sharefs_share_key *key = data;
+	struct sharefs_shared *sh = SHAREFS_SHARED(inode);
+
+	memcpy(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN);
+	strscpy(sh->domain, key->domain, sizeof(sh->domain));
+	return 0;
+}
+
+static unsigned long sharefs_share_hash(const struct sharefs_share_key *key)
+{
+	u64 seed = xxh64(key->domain, strlen(key->domain), 0);
+
+	return (unsigned long)xxh64(key->digest, SHAREFS_FP_DIGEST_LEN, seed);
+}
+
+/* Set up a shared inode that iget5_locked() just created. */
+static void sharefs_shared_init(struct inode *inode, loff_t size)
+{
+	struct sharefs_shared *sh = SHAREFS_SHARED(inode);
+
+	inode->i_ino = get_next_ino();
+	inode->i_mode = S_IFREG | 0444;
+	inode->i_size = size;
+	/*
+	 * The smallest EROFS block: iomap tracks uptodate ranges per block of
+	 * the mapping's host, and members may have any block size from 512
+	 * bytes up (an inline tail starts at a member block boundary).
+	 */
+	inode->i_blkbits = SHAREFS_MIN_BLKSZBITS;
+	inode->i_mapping->a_ops = &sharefs_shared_aops;
+	mapping_set_large_folios(inode->i_mapping);
+	spin_lock(&sharefs_shared_list_lock);
+	list_add_tail(&sh->all, &sharefs_shared_list);
+	spin_unlock(&sharefs_shared_list_lock);
+	unlock_new_inode(inode);
+}
+
+/*
+ * The shared inode for (domain, digest), with a reference, or NULL when a
+ * shared inode exists whose size disagrees with @size (no sharing then).
+ */
+static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(member->i_sb);
+	struct sharefs_share_key key = {
+		.digest = digest,
+		.domain = sbi->domain ? sbi->domain : "",
+	};
+	loff_t size = i_size_read(member);
+	struct inode *inode;
+
+	inode = iget5_locked(sharefs_pseudo_mnt->mnt_sb,
+			     sharefs_share_hash(&key), sharefs_shared_test,
+			     sharefs_shared_set, &key);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (sharefs_inode_is_new(inode)) {
+		sharefs_shared_init(inode, size);
+		return inode;
+	}
+	if (i_size_read(inode) != size) {
+		if (!test_and_set_bit(SHAREFS_SBF_WARNED_FPSIZE, &sbi->flags))
+			sharefs_warn(member->i_sb,
+				     "nid %llu: fingerprint shared by a file of %lld bytes, this one has %lld; not sharing it",
+				     SHAREFS_I(member)->nid, i_size_read(inode), size);
+		atomic_long_inc(&sbi->share_mismatches);
+		iput(inode);
+		return NULL;
+	}
+	return inode;
+}
+
+/* ---- fingerprints --------------------------------------------------------- */
+
+static int sharefs_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode a fingerprint value: "sha256:" and the 32 raw digest bytes (what
+ * mkfs.sharefs and erofs-utils 1.9 write), or "sha256:" and 64 hex digits
+ * (the form the upstream format document describes).  -EINVAL otherwise.
+ */
+static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
+{
+	int i;
+
+	if (len < SHAREFS_FP_TAG_LEN ||
+	    memcmp(val, SHAREFS_FP_TAG, SHAREFS_FP_TAG_LEN))
+		return -EINVAL;
+	val += SHAREFS_FP_TAG_LEN;
+	len -= SHAREFS_FP_TAG_LEN;
+	if (len == SHAREFS_FP_DIGEST_LEN) {
+		memcpy(digest, val, SHAREFS_FP_DIGEST_LEN);
+		return 0;
+	}
+	if (len != 2 * SHAREFS_FP_DIGEST_LEN)
+		return -EINVAL;
+	for (i = 0; i < SHAREFS_FP_DIGEST_LEN; i++) {
+		int hi = sharefs_hexval(val[2 * i]);
+		int lo = sharefs_hexval(val[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		digest[i] = hi << 4 | lo;
+	}
+	return 0;
+}
+
+/* 0 and the digest, -ENODATA for a file without one, or an error. */
+static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
+	u8 val[SHAREFS_FP_TAG_LEN + 2 * SHAREFS_FP_DIGEST_LEN];
+	int len;
+
+	len = sharefs_getxattr(inode, sbi->fp_index, sbi->fp_name, val,
+			       sizeof(val));
+	if (len == -ERANGE)	/* longer than any fingerprint we read */
+		len = -EINVAL;
+	if (len >= 0)
+		len = sharefs_decode_fingerprint(val, len, digest);
+	if (len == -EINVAL) {
+		if (!test_and_set_bit(SHAREFS_SBF_WARNED_FPBAD, &sbi->flags))
+			sharefs_warn(inode->i_sb,
+				     "nid %llu: malformed content fingerprint; not sharing it",
+				     SHAREFS_I(inode)->nid);
+		return -ENODATA;
+	}
+	return len < 0 ? len : 0;
+}
+
+/*
+ * Which xattr holds the fingerprints of this image: the long prefix that
+ * the superblock's ishare pointer names (erofs-utils >= 1.9, mkfs.sharefs
+ * --ishare-xattr), else trusted.fingerprint.
+ */
+void sharefs_share_fill_super(struct super_block *sb)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+	unsigned int id = sbi->ishare_xattr_prefix_id &
+			  SHAREFS_XATTR_LONG_PREFIX_MASK;
+
+	sbi->fp_index = SHAREFS_XATTR_INDEX_TRUSTED;
+	sbi->fp_name = SHAREFS_FP_SUFFIX;
+	if (sharefs_sb_has_ishare_xattrs(sbi) &&
+	    sharefs_sb_has_xattr_prefixes(sbi) && sbi->xattr_prefixes &&
+	    id < sbi->xattr_prefix_count) {
+		/* the fingerprint's name is the whole prefix: empty suffix */
+		sbi->fp_index = sbi->xattr_prefixes[id].base_index;
+		sbi->fp_name = sbi->xattr_prefixes[id].infix;
+	}
+}
+
+/* ---- members ---------------------------------------------------------- */
+
+/* At sb_info allocation, so that kill_sb works on a half-built mount. */
+void sharefs_share_init_sbi(struct sharefs_sb_info *sbi)
+{
+	spin_lock_init(&sbi->share_lock);
+	INIT_LIST_HEAD(&sbi->share_members);
+	atomic_long_set(&sbi->share_mismatches, 0);
+}
+
+/*
+ * Called while a regular file's inode is being set up (I_NEW), after its
+ * on-disk inode was read: make it a member of its shared inode if it has a
+ * fingerprint and its mount shares.
+ */
+int sharefs_share_attach(struct inode *inode)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	struct sharefs_shared *sh;
+	u8 digest[SHAREFS_FP_DIGEST_LEN];
+	struct inode *shared;
+	int err;
+
+	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
+	    sharefs_layout_is_compressed(si->datalayout))
+		return 0;
+	err = sharefs_read_fingerprint(inode, digest);
+	if (err)
+		return err == -ENODATA ? 0 : err;
+	shared = sharefs_shared_get(inode, digest);
+	if (IS_ERR_OR_NULL(shared))
+		return PTR_ERR_OR_ZERO(shared);
+
+	sh = SHAREFS_SHARED(shared);
+	si->share = sh;
+	inode->i_mapping = shared->i_mapping;
+	spin_lock(&sh->lock);
+	list_add_tail_rcu(&si->share_link, &sh->members);
+	si->share_linked = true;
+	sh->nr_members++;
+	spin_unlock(&sh->lock);
+	spin_lock(&sbi->share_lock);
+	list_add_tail(&si->sb_link, &sbi->share_members);
+	spin_unlock(&sbi->share_lock);
+	/* this device may now carry other mounts' reads: drain it at umount */
+	WRITE_ONCE(sbi->share_ever, true);
+	return 0;
+}
+
+/* Take @si off its shared inode's member list; true if it was on it. */
+static bool sharefs_share_unlink(struct sharefs_inode *si)
+{
+	struct sharefs_shared *sh = si->share;
+	bool linked;
+
+	spin_lock(&sh->lock);
+	linked = si->share_linked;
+	if (linked) {
+		list_del_rcu(&si->share_link);
+		si->share_linked = false;
+		sh->nr_members--;
+		if (si->share_used)
+			sh->users--;
+	}
+	spin_unlock(&sh->lock);
+	return linked;
+}
+
+/* A member is being evicted: leave the group, drop the shared inode. */
+void sharefs_share_detach(struct inode *inode)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	struct sharefs_shared *sh = si->share;
+
+	if (!sh)
+		return;
+	/* unlinked already if its superblock is going away */
+	if (sharefs_share_unlink(si))
+		synchronize_srcu(&sharefs_share_srcu);
+	spin_lock(&sbi->share_lock);
+	list_del(&si->sb_link);
+	spin_unlock(&sbi->share_lock);
+	inode->i_mapping = &inode->i_data;
+	si->share = NULL;
+	iput(&sh->vfs_inode);
+}
+
+/* A member was opened: it now counts as a user of the shared cache. */
+void sharefs_share_note_open(struct inode *inode)
+{
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	struct sharefs_shared *sh = si->share;
+
+	if (!sh || READ_ONCE(si->share_used))
+		return;
+	spin_lock(&sh->lock);
+	if (!si->share_used && si->share_linked) {
+		si->share_used = true;
+		sh->users++;
+	}
+	spin_unlock(&sh->lock);
+}
+
+/*
+ * The superblock is going away: take all its members off their shared
+ * inodes at once, so that a single grace period covers them, before
+ * eviction tears the inodes down.  Other mounts' readers move on to other
+ * members (or fail with EIO if none is left; but then no file of theirs
+ * references that content any more).
+ *
+ * Then wait for the reads already issued through this superblock's device.
+ * A filesystem normally gets that for free: eviction waits for its inodes'
+ * locked folios.  Shared folios belong to the shared inodes, so nothing
+ * would wait for them, and the device may be closed right after us; a loop
+ * device, for one, takes its last close to mean that no I/O is left and
+ * tears its backing file down.
+ */
+void sharefs_share_kill_sb(struct super_block *sb)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+	struct sharefs_inode *si;
+	bool any = false;
+
+	if (!sbi || !sbi->share_ever)
+		return;
+	spin_lock(&sbi->share_lock);
+	list_for_each_entry(si, &sbi->share_members, sb_link)
+		any |= sharefs_share_unlink(si);
+	spin_unlock(&sbi->share_lock);
+	if (any)
+		synchronize_srcu(&sharefs_share_srcu);
+	sharefs_bdev_drain(sb->s_bdev);
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+static void sharefs_shared_account(struct sharefs_shared *sh,
+				   struct sharefs_share_stats *st)
+{
+	unsigned long pages = READ_ONCE(sh->vfs_inode.i_data.nrpages);
+	unsigned int users = READ_ONCE(sh->users);
+
+	st->shared_inodes++;
+	st->members += READ_ONCE(sh->nr_members);
+	st->resident_bytes += (u64)pages << PAGE_SHIFT;
+	/* every user after the first would have cached its own copy */
+	if (users > 1)
+		st->saved_bytes += ((u64)pages << PAGE_SHIFT) * (users - 1);
+}
+
+/* Counters over all shared inodes. */
+void sharefs_share_stats_global(struct sharefs_share_stats *st)
+{
+	struct sharefs_shared *sh;
+
+	memset(st, 0, sizeof(*st));
+	spin_lock(&sharefs_shared_list_lock);
+	list_for_each_entry(sh, &sharefs_shared_list, all)
+		sharefs_shared_account(sh, st);
+	spin_unlock(&sharefs_shared_list_lock);
+}
+
+/*
+ * Counters of one mount.  A shared inode's saving is split evenly between
+ * its users, so the mounts' saved_bytes add up to the global figure.
+ */
+void sharefs_share_stats_sb(struct super_block *sb,
+			    struct sharefs_share_stats *st)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+	struct sharefs_inode *si;
+
+	memset(st, 0, sizeof(*st));
+	st->mismatches = atomic_long_read(&sbi->share_mismatches);
+	spin_lock(&sbi->share_lock);
+	list_for_each_entry(si, &sbi->share_members, sb_link) {
+		struct sharefs_shared *sh = si->share;
+		u64 bytes = (u64)READ_ONCE(sh->vfs_inode.i_data.nrpages)
+				<< PAGE_SHIFT;
+		unsigned int users = READ_ONCE(sh->users);
+
+		st->members++;
+		if (!READ_ONCE(si->share_used))
+			continue;
+		st->resident_bytes += bytes;
+		if (users > 1)
+			st->saved_bytes += div_u64(bytes * (users - 1), users);
+	}
+	spin_unlock(&sbi->share_lock);
+}
+
+/* ---- module init/exit ------------------------------------------------------ */
+
+static void sharefs_shared_init_once(void *ptr)
+{
+	struct sharefs_shared *sh = ptr;
+
+	inode_init_once(&sh->vfs_inode);
+}
+
+int __init sharefs_share_init(void)
+{
+	int err;
+
+	err = init_srcu_struct(&sharefs_share_srcu);
+	if (err)
+		return err;
+	sharefs_shared_cachep = kmem_cache_create("sharefs_shared",
+			sizeof(struct sharefs_shared), 0,
+			SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+			sharefs_shared_init_once);
+	if (!sharefs_shared_cachep) {
+		err = -ENOMEM;
+		goto err_cache;
+	}
+	sharefs_pseudo_mnt = kern_mount(&sharefs_pseudo_fs_type);
+	if (IS_ERR(sharefs_pseudo_mnt)) {
+		err = PTR_ERR(sharefs_pseudo_mnt);
+		sharefs_pseudo_mnt = NULL;
+		goto err_mount;
+	}
+	return 0;
+
+err_mount:
+	kmem_cache_destroy(sharefs_shared_cachep);
+err_cache:
+	cleanup_srcu_struct(&sharefs_share_srcu);
+	return err;
+}
+
+/* Only after every sharefs mount is gone (the module is pinned till then). */
+void sharefs_share_exit(void)
+{
+	kern_unmount(sharefs_pseudo_mnt);
+	sharefs_pseudo_mnt = NULL;
+	/* free_inode runs after an RCU grace period */
+	rcu_barrier();
+	kmem_cache_destroy(sharefs_shared_cachep);
+	cleanup_srcu_struct(&sharefs_share_srcu);
+}

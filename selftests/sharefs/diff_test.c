@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * diff_test - differential tests of the sharefs reader against oracles we
+ * did not write.  For every image of /images/diff.list (written by
+ * scripts/build-images.sh: "NAME FLAG..."), one test case:
+ *
+ *   stock        the manifest (manifest.h, every field incl. st_ino,
+ *                st_blocks, xattrs, readdir d_type) of a sharefs mount equals
+ *                that of a stock erofs mount of the same image, in the same
+ *                boot.  Where stock erofs on this kernel is older than the
+ *                image's format (flag needs=X.Y), its mount must fail with
+ *                EOPNOTSUPP or EINVAL and the oracle is NAME.fsck.manifest: the
+ *                image as erofs-utils 1.9's fsck.erofs --extract wrote it.
+ *   source       sharefs's manifest equals NAME.manifest, the host manifest
+ *                of the source tree, for the fields the builder preserves.
+ *   dots         every directory lists "." (its own inode) and ".." (its
+ *                parent's; the root's own) exactly once: the manifests
+ *                leave them out.
+ *   fingerprint  with flag fp=XATTR, every non-empty regular file carries
+ *                XATTR = "sha256:" + its content's raw SHA-256 and no other
+ *                file does; without it, no file has trusted.fingerprint.
+ *
+ * The variants are registered at run time from diff.list, through the
+ * harness's own registration call.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "manifest.h"
+#include "sfs.h"
+
+#define DIFF_LIST	SFS_IMAGES_DIR "/diff.list"
+#define MAX_DEPTH	64
+#define MAX_ENTRIES	100000
+#define SHOW_LINES	12
+
+FIXTURE(img) {
+	char dir[256];
+	int mounted;
+};
+
+FIXTURE_VARIANT(img) {
+	const char *name;
+	int needs_major, needs_minor;	/* 0: stock erofs always mounts it */
+	char fp[64];			/* fingerprint xattr name, or "" */
+};
+
+static void show_diff(struct __test_metadata *_metadata, const char *what,
+		      const struct sfs_mf *a, const struct sfs_mf *b)
+{
+	static char buf[16384];
+	int n = sfs_mf_diff(a, b, buf, sizeof(buf), SHOW_LINES);
+
+	EXPECT_EQ(0, n) {
+		TH_LOG("%s: %d differing entries, first ones (-%s):\n%s",
+		       what, n, what, buf);
+	}
+}
+
+FIXTURE_SETUP(img)
+{
+	int ret;
+
+	if (!variant)
+		SKIP(return, "no %s", DIFF_LIST);
+	if (getuid() != 0)
+		SKIP(return, "needs root");
+	if (!sfs_have_fs("sharefs"))
+		SKIP(return, "sharefs is not registered");
+	ret = sfs_mount_image(variant->name, "sharefs", NULL, self->dir,
+			      sizeof(self->dir));
+	ASSERT_EQ(0, ret) {
+		char log[2048];
+
+		sfs_kmsg_since(log, sizeof(log));
+		TH_LOG("sharefs mount of %s: %s\n%s", variant->name,
+		       strerror(-ret), log);
+	}
+	self->mounted = 1;
+}
+
+FIXTURE_TEARDOWN(img)
+{
+	if (self->mounted)
+		EXPECT_EQ(0, sfs_umount(self->dir));
+}
+
+static void build(struct __test_metadata *_metadata, const char *dir,
+		  struct sfs_mf_opts *o, struct sfs_mf *m)
+{
+	o->max_depth = MAX_DEPTH;
+	o->max_entries = MAX_ENTRIES;
+	ASSERT_EQ(0, sfs_mf_build(dir, o, m));
+	EXPECT_EQ(0, m->nerrs) {
+		TH_LOG("%s: %d failed operations, first: %s: %s", dir,
+		       m->nerrs, m->err_where, strerror(m->first_err));
+	}
+	EXPECT_EQ(0, m->truncated);
+}
+
+TEST_F_TIMEOUT(img, stock, 120)
+{
+	struct sfs_mf_opts o = { .fields = MF_ALL };
+	struct sfs_mf ms, me;
+	char edir[256], path[512];
+	int ret, old;
+
+	ret = sfs_mount_image(variant->name, "erofs", NULL, edir, sizeof(edir));
+	old = variant->needs_major &&
+	      !sfs_kernel_at_least(variant->needs_major, variant->needs_minor);
+	if (ret && old) {
+		/* documented condition: this kernel's erofs predates the image */
+		EXPECT_TRUE(ret == -EOPNOTSUPP || ret == -EINVAL) {
+			TH_LOG("stock erofs refused %s with %s", variant->name,
+			       strerror(-ret));
+		}
+		ksft_print_msg("%s: stock erofs of this kernel predates Linux %d.%d "
+			       "(%s); oracle: fsck.erofs 1.9 extraction\n",
+			       variant->name, variant->needs_major,
+			       variant->needs_minor, strerror(-ret));
+		snprintf(path, sizeof(path), "%s/%s.fsck.manifest", SFS_IMAGES_DIR,
+			 variant->name);
+		ASSERT_EQ(0, sfs_mf_load(path, &me));
+		sfs_mf_opts_from(&me, &o);
+		build(_metadata, self->dir, &o, &ms);
+		show_diff(_metadata, "fsck.erofs-extract", &me, &ms);
+		ksft_print_msg("%s: %zu entries compared with the extraction\n",
+			       variant->name, ms.n);
+		sfs_mf_free(&ms);
+		sfs_mf_free(&me);
+		return;
+	}
+	ASSERT_EQ(0, ret) {
+		TH_LOG("stock erofs mount of %s: %s", variant->name,
+		       strerror(-ret));
+	}
+	build(_metadata, edir, &o, &me);
+	build(_metadata, self->dir, &o, &ms);
+	/* paths in the manifests are relative to the mount point */
+	show_diff(_metadata, "erofs", &me, &ms);
+	ksft_print_msg("%s: %zu entries compared with stock erofs\n",
+		       variant->name, ms.n);
+	EXPECT_EQ(0, sfs_umount(edir));
+	sfs_mf_free(&ms);
+	sfs_mf_free(&me);
+}
+
+TEST_F_TIMEOUT(img, source, 120)
+{
+	struct sfs_mf_opts o;
+	struct sfs_mf mh, ms;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s.manifest", SFS_IMAGES_DIR,
+		 variant->name);
+	ASSERT_EQ(0, sfs_mf_load(path, &mh));
+	ASSERT_LT(0, (long)mh.n);
+	sfs_mf_opts_from(&mh, &o);
+	build(_metadata, self->dir, &o, &ms);
+	show_diff(_metadata, "source", &mh, &ms);
+	ksft_print_msg("%s: %zu entries compared with the source tree\n",
+		       variant->name, ms.n);
+	sfs_mf_free(&ms);
+	sfs_mf_free(&mh);
+}
+
+static struct {
+	int bad, dirs;
+	char first[600];
+} dots;
+
+static int dots_one(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	int dot = 0, dotdot = 0, ok;
+	struct stat parent;
+	char pp[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+
+	if (type != FTW_D)
+		return 0;
+	snprintf(pp, sizeof(pp), "%s/..", path);
+	if (stat(pp, &parent) || !(dp = opendir(path)))
+		return -1;
+	while ((d = readdir(dp))) {
+		if (!strcmp(d->d_name, "."))
+			dot += 1 + (d->d_ino != st->st_ino) * 100;
+		if (!strcmp(d->d_name, ".."))
+			dotdot += 1 + (ftw->level && d->d_ino != parent.st_ino) * 100;
+	}
+	closedir(dp);
+	ok = dot == 1 && dotdot == 1;
+	dots.dirs++;
+	if (!ok && !dots.bad++)
+		snprintf(dots.first, sizeof(dots.first),
+			 "%s: \".\" %s, \"..\" %s", path,
+			 dot == 1 ? "ok" : dot ? "wrong or repeated" : "missing",
+			 dotdot == 1 ? "ok" : dotdot ? "wrong or repeated" : "missing");
+	return 0;
+}
+
+TEST_F_TIMEOUT(img, dots, 120)
+{
+	memset(&dots, 0, sizeof(dots));
+	ASSERT_EQ(0, nftw(self->dir, dots_one, 16, FTW_PHYS));
+	ASSERT_LT(0, dots.dirs);
+	EXPECT_EQ(0, dots.bad) {
+		TH_LOG("%s: %d of %d directories with bad dot entries, first: %s",
+		       variant->name, dots.bad, dots.dirs, dots.first);
+	}
+}
+
+/* the fingerprint check walks with nftw: state for the callback */
+static struct {
+	const char *xattr;
+	int bad, checked;
+	char first[512];
+} fpw;
+
+static int fp_one(const char *path, const struct stat *st, int type,
+		  struct FTW *ftw)
+{
+	unsigned char val[128], want[39];
+	char hex[65];
+	ssize_t n;
+	int ok;
+
+	if (type == FTW_SL || !S_ISREG(st->st_mode))
+		return 0;
+	n = lgetxattr(path, fpw.xattr, val, sizeof(val));
+	if (st->st_size == 0) {
+		ok = n < 0 && errno == ENODATA;
+	} else if (n < 0 || sfs_sha256_file(path, hex)) {
+		ok = 0;
+	} else {
+		memcpy(want, "sha256:", 7);
+		for (int i = 0; i < 32; i++)
+			sscanf(hex + 2 * i, "%2hhx", &want[7 + i]);
+		ok = n == 39 && !memcmp(val, want, 39);
+	}
+	fpw.checked++;
+	if (!ok && !fpw.bad++)
+		snprintf(fpw.first, sizeof(fpw.first), "%s (size %lld, xattr %zd bytes)",
+			 path, (long long)st->st_size, n);
+	return 0;
+}
+
+static int nofp_one(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	if (lgetxattr(path, "trusted.fingerprint", NULL, 0) >= 0 &&
+	    !fpw.bad++)
+		snprintf(fpw.first, sizeof(fpw.first), "%s", path);
+	fpw.checked++;
+	return 0;
+}
+
+TEST_F_TIMEOUT(img, fingerprint, 120)
+{
+	memset(&fpw, 0, sizeof(fpw));
+	fpw.xattr = variant->fp;
+	ASSERT_EQ(0, nftw(self->dir, variant->fp[0] ? fp_one : nofp_one, 16,
+			  FTW_PHYS));
+	ASSERT_LT(0, fpw.checked);
+	EXPECT_EQ(0, fpw.bad) {
+		TH_LOG("%d files with a wrong %s, first: %s", fpw.bad,
+		       variant->fp[0] ? variant->fp : "(unexpected) trusted.fingerprint",
+		       fpw.first);
+	}
+}
+
+static void register_images(void)
+{
+	char line[512];
+	FILE *f = fopen(DIFF_LIST, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct __fixture_variant_metadata *v = calloc(1, sizeof(*v));
+		FIXTURE_VARIANT(img) *d = calloc(1, sizeof(*d));
+		char *save, *t = strtok_r(line, " \n", &save);
+
+		if (!t)
+			continue;
+		d->name = strdup(t);
+		while ((t = strtok_r(NULL, " \n", &save))) {
+			if (!strncmp(t, "needs=", 6))
+				sscanf(t + 6, "%d.%d", &d->needs_major,
+				       &d->needs_minor);
+			else if (!strncmp(t, "fp=", 3))
+				snprintf(d->fp, sizeof(d->fp), "%s", t + 3);
+		}
+		v->name = d->name;
+		v->data = d;
+		__register_fixture_variant(&_img_fixture_object, v);
+	}
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	register_images();
+	return test_harness_run(argc, argv);
+}

@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * share_test - page-cache sharing, proven by the page cache itself.
+ *
+ * Images (scripts/build-images.sh):
+ *   share-a     mkfs.sharefs of the "share" tree: lib/big.so (4 MiB), ...
+ *   share-b     the same content at other paths (usr/lib/big.so), plus
+ *               files of its own
+ *   share-a1k   share-a built with 1 KiB blocks: another layout, same content
+ *   share-e19   the "share" tree by unstable's mkfs.erofs
+ *               --xattr-inode-digest=trusted.fingerprint (the upstream
+ *               ishare pointer)
+ *   share-lie   lib/big.so's fingerprint on a file of another size
+ *   share-spoof lib/big.so's fingerprint and size on other content
+ *
+ * Sharing is shown by equal page-frame numbers (/proc/self/pagemap), by
+ * mincore() residency through one path after reading another, and by
+ * /proc/meminfo's Cached growing once.  Not sharing is shown the same way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "sfs.h"
+
+#define BIG_A	"lib/big.so"
+#define BIG_B	"usr/lib/big.so"
+#define BIG_SIZE	(4 << 20)
+
+#define require_sharefs(_metadata) do {					\
+	if (getuid() != 0)						\
+		SKIP(return, "needs root");				\
+	if (!sfs_have_fs("sharefs"))					\
+		SKIP(return, "sharefs is not registered");		\
+} while (0)
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd >= 0) {
+		if (write(fd, "3", 1) != 1)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
+static char *path_in(const char *dir, const char *rel)
+{
+	static char buf[4][512];
+	static int n;
+	char *p = buf[n++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", dir, rel);
+	return p;
+}
+
+/* read the whole file with read(); returns bytes read or -errno */
+static long read_all(const char *path)
+{
+	static char buf[1 << 16];
+	long total = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -errno : total;
+}
+
+/* the whole file into a new buffer */
+static char *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return NULL;
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (buf && pread(fd, buf, st.st_size, 0) != st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+/* pages of the file resident in the page cache, through mincore() */
+static long resident_pages(const char *path)
+{
+	long psz = sysconf(_SC_PAGESIZE), pages, count = 0;
+	unsigned char *vec;
+	struct stat st;
+	void *map;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	pages = (st.st_size + psz - 1) / psz;
+	map = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	vec = calloc(pages, 1);
+	if (mincore(map, st.st_size, vec) == 0)
+		for (long i = 0; i < pages; i++)
+			count += vec[i] & 1;
+	free(vec);
+	munmap(map, st.st_size);
+	return count;
+}
+
+/* page-frame number behind a mapped address (root sees real PFNs) */
+static uint64_t pfn_of(const void *addr)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)addr / psz * sizeof(ent)) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))	/* not present */
+		return 0;
+	return ent & ((1ULL << 55) - 1);
+}
+
+/* Map both files, touch every page, count the pages with equal PFNs. */
+static long same_pfns(const char *p1, const char *p2, long *pages)
+{
+	long psz = sysconf(_SC_PAGESIZE), same = 0;
+	int fd1 = open(p1, O_RDONLY), fd2 = open(p2, O_RDONLY);
+	volatile const char *m1, *m2;
+	struct stat st;
+
+	if (fd1 < 0 || fd2 < 0 || fstat(fd1, &st))
+		return -1;
+	m1 = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd1, 0);
+	m2 = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd2, 0);
+	close(fd1);
+	close(fd2);
+	if (m1 == MAP_FAILED || m2 == MAP_FAILED)
+		return -1;
+	*pages = (st.st_size + psz - 1) / psz;
+	for (long i = 0; i < *pages; i++) {
+		uint64_t a, b;
+
+		(void)m1[i * psz];
+		(void)m2[i * psz];
+		a = pfn_of((const void *)&m1[i * psz]);
+		b = pfn_of((const void *)&m2[i * psz]);
+		if (a && a == b)
+			same++;
+	}
+	munmap((void *)m1, st.st_size);
+	munmap((void *)m2, st.st_size);
+	return same;
+}
+
+static long meminfo_kb(const char *field)
+{
+	char line[256];
+	long val = -1;
+	size_t n = strlen(field);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			val = atol(line + n + 1);
+	fclose(f);
+	return val;
+}
+
+static long sysfs_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+/* the device of the mount on @dir, without "/dev/" (the sysfs name) */
+static const char *mount_source(const char *dir)
+{
+	static char dev[256];
+	char mnt[256], line[1024];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %255s", dev, mnt) == 2 &&
+		    !strcmp(mnt, dir))
+			found = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	fclose(f);
+	return found;
+}
+
+/* Two mounts, optionally with options each; unmounted by the fixture. */
+FIXTURE(two) {
+	char a[256], b[256];
+	int have_a, have_b;
+};
+
+FIXTURE_SETUP(two)
+{
+	self->have_a = self->have_b = 0;
+	if (getuid() != 0 || !sfs_have_fs("sharefs"))
+		SKIP(return, "needs root and sharefs");
+	drop_caches();
+}
+
+FIXTURE_TEARDOWN(two)
+{
+	if (self->have_a)
+		sfs_umount(self->a);
+	if (self->have_b)
+		sfs_umount(self->b);
+}
+
+static int mount2(struct _test_data_two *self, const char *ia,
+		  const char *oa, const char *ib, const char *ob)
+{
+	int ret = sfs_mount_image(ia, "sharefs", oa, self->a, sizeof(self->a));
+
+	if (ret)
+		return ret;
+	self->have_a = 1;
+	ret = sfs_mount_image(ib, "sharefs", ob, self->b, sizeof(self->b));
+	if (ret)
+		return ret;
+	self->have_b = 1;
+	return 0;
+}
+
+/* read() through A fills the page cache that B's mapping then uses */
+TEST_F(two, read_then_pfns_equal)
+{
+	long pages = 0, same;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	/* B's path was never read: all its pages are there already */
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
+	same = same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages);
+	EXPECT_EQ(pages, same);
+	EXPECT_EQ(BIG_SIZE / 4096, pages);
+}
+
+/* sendfile (splice) through B serves A's mapping too */
+TEST_F(two, splice_shares)
+{
+	int in, out;
+	off_t off = 0;
+	long pages = 0;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
+	in = open(path_in(self->b, BIG_B), O_RDONLY);
+	out = open("/dev/null", O_WRONLY);
+	ASSERT_GE(in, 0);
+	ASSERT_GE(out, 0);
+	while (off < BIG_SIZE)
+		ASSERT_LT(0, sendfile(out, in, &off, BIG_SIZE - off));
+	close(in);
+	close(out);
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->a, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096,
+		  same_pfns(path_in(self->b, BIG_B), path_in(self->a, BIG_A), &pages));
+}
+
+/* the same content in a layout with 1 KiB blocks shares too */
+TEST_F(two, other_block_size_shares)
+{
+	long pages = 0;
+	size_t la, lb;
+	char *da, *db;
+
+	ASSERT_EQ(0, mount2(self, "share-a1k", "domain=t1", "share-b", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
+	EXPECT_EQ(BIG_SIZE / 4096,
+		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+	/* and every small file (inline tails among them) reads right */
+	da = slurp(path_in(self->a, "etc/motd"), &la);
+	db = slurp(path_in(self->b, "etc/motd"), &lb);
+	ASSERT_NE(NULL, da);
+	ASSERT_NE(NULL, db);
+	ASSERT_EQ(la, lb);
+	EXPECT_EQ(0, memcmp(da, db, la));
+	free(da);
+	free(db);
+}
+
+/* Cached grows by the file once, not twice */
+TEST_F(two, meminfo_cached_once)
+{
+	long before, after_a, after_b;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
+	before = meminfo_kb("Cached");
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	after_a = meminfo_kb("Cached");
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->b, BIG_B)));
+	after_b = meminfo_kb("Cached");
+	TH_LOG("Cached: +%ld KiB for A, +%ld KiB for B", after_a - before,
+	       after_b - after_a);
+	EXPECT_GE(after_a - before, BIG_SIZE / 1024 * 9 / 10);
+	EXPECT_LT(after_b - after_a, BIG_SIZE / 1024 / 10);
+}
+
+/* different domains never share */
+TEST_F(two, domains_do_not_share)
+{
+	long pages = 0;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t2"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
+	EXPECT_EQ(0, same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+}
+
+/* the default domain shares with itself, not with a named one */
+TEST_F(two, default_domain)
+{
+	ASSERT_EQ(0, mount2(self, "share-a", NULL, "share-b", NULL));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
+}
+
+/* noshare: a plain reader */
+TEST_F(two, noshare_does_not_share)
+{
+	long pages = 0;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1,noshare"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
+	EXPECT_EQ(0, same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+}
+
+/* a fingerprint on a file of another size: warned about, not shared */
+TEST_F(two, size_mismatch_falls_back)
+{
+	char ref[] = "this file claims big.so's fingerprint\n";
+	size_t len;
+	char *data;
+
+	sfs_kmsg_mark();
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-lie", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	data = slurp(path_in(self->b, BIG_A), &len);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(strlen(ref), len);
+	EXPECT_EQ(0, memcmp(ref, data, len));
+	free(data);
+	EXPECT_TRUE(sfs_kmsg_has("not sharing"));
+}
+
+/*
+ * A spoofed fingerprint (same size, other content) in another domain
+ * cannot feed its content to the victim, even when it is read first.
+ */
+TEST_F(two, spoof_across_domains_fails)
+{
+	size_t la, lb;
+	char *victim, *attacker;
+	int fd;
+
+	ASSERT_EQ(0, mount2(self, "share-spoof", "domain=evil", "share-a", "domain=good"));
+	attacker = slurp(path_in(self->a, BIG_A), &la);	/* read first */
+	victim = slurp(path_in(self->b, BIG_A), &lb);
+	ASSERT_NE(NULL, attacker);
+	ASSERT_NE(NULL, victim);
+	ASSERT_EQ(la, lb);
+	EXPECT_NE(0, memcmp(attacker, victim, la));
+	/* the victim's bytes are its own: compare with its first page */
+	fd = open(path_in(self->b, BIG_A), O_RDONLY | O_DIRECT);
+	if (fd >= 0) {
+		void *buf;
+
+		ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
+		ASSERT_EQ(4096, pread(fd, buf, 4096, 0));
+		EXPECT_EQ(0, memcmp(buf, victim, 4096));
+		free(buf);
+		close(fd);
+	}
+	free(attacker);
+	free(victim);
+}
+
+/* images built by unstable's mkfs.erofs --xattr-inode-digest share too */
+TEST_F(two, upstream_ishare_images_share)
+{
+	long pages = 0;
+
+	ASSERT_EQ(0, mount2(self, "share-e19", "domain=t1", "share-a", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096,
+		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
+}
+
+/* drop_caches frees the shared pages */
+TEST_F(two, drop_caches_frees)
+{
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
+	drop_caches();
+	EXPECT_EQ(0, resident_pages(path_in(self->a, BIG_A)));
+	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
+}
+
+/* the counters see the sharing */
+TEST_F(two, counters)
+{
+	char p[512];
+	const char *dev;
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->b, BIG_B)));
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/shared_inodes"), 1);
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), 2);
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/saved_bytes"), BIG_SIZE);
+	/* per mount: each one's even share of the saving */
+	dev = mount_source(self->a);
+	ASSERT_NE(NULL, dev);
+	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/saved_bytes", dev);
+	EXPECT_GE(sysfs_num(p), BIG_SIZE / 2);
+	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/members", dev);
+	EXPECT_GE(sysfs_num(p), 1);
+}
+
+/* ---- lifetime -------------------------------------------------------------- */
+
+struct reader {
+	const char *path;
+	const char *ref;
+	int stop;
+	long rounds, errors, mismatches;
+};
+
+/* read the file again and again, dropping its pages so reads do I/O */
+static void *reader_fn(void *arg)
+{
+	struct reader *r = arg;
+	static __thread char buf[1 << 16];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		int fd = open(r->path, O_RDONLY);
+		off_t off = 0;
+		ssize_t n;
+
+		if (fd < 0) {
+			r->errors++;
+			continue;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+			if (memcmp(buf, r->ref + off, n))
+				r->mismatches++;
+			off += n;
+		}
+		if (n < 0 || off != BIG_SIZE)
+			r->errors++;
+		close(fd);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Unmount the image that is the data source while another mount reads the
+ * same content: the reader never sees an error or wrong data.
+ */
+TEST(umount_source_mid_read)
+{
+	char a[256], b[256];
+	struct reader r = { 0 };
+	pthread_t t;
+	size_t len;
+	char *ref;
+
+	require_sharefs(_metadata);
+	drop_caches();
+	/* A's inode joins first, so it is the first data source */
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=mid", a, sizeof(a)));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(a, BIG_A)));
+	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=mid", b, sizeof(b)));
+	ref = slurp(path_in(b, BIG_B), &len);
+	ASSERT_NE(NULL, ref);
+	r.path = path_in(b, BIG_B);
+	r.ref = ref;
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
+	usleep(300 * 1000);
+	EXPECT_EQ(0, sfs_umount(a));
+	usleep(500 * 1000);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%ld rounds", r.rounds);
+	EXPECT_GT(r.rounds, 1);
+	EXPECT_EQ(0, r.errors);
+	EXPECT_EQ(0, r.mismatches);
+	EXPECT_EQ(0, sfs_umount(b));
+	free(ref);
+}
+
+#define CHURN_MOUNTS	4
+#define CHURN_SECONDS	6
+
+struct churn {
+	char dirs[CHURN_MOUNTS][256];
+	int mounted[CHURN_MOUNTS];
+	pthread_mutex_t lock;	/* protects dirs and mounted */
+	const char *ref;
+	int stop;
+	long reads, errors, mismatches, cycles;
+};
+
+static const char *churn_images[CHURN_MOUNTS] = {
+	"share-a", "share-b", "share-a1k", "share-a",
+};
+static const char *churn_paths[CHURN_MOUNTS] = {
+	BIG_A, BIG_B, BIG_A, BIG_A,
+};
+
+/* read, mmap or sendfile the big file through a random live mount */
+static void *churn_reader(void *arg)
+{
+	struct churn *c = arg;
+	unsigned int seed = (uintptr_t)&seed;
+	static __thread char buf[1 << 16];
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		int i = rand_r(&seed) % CHURN_MOUNTS, fd, how = rand_r(&seed) % 3;
+		char path[512];
+		off_t off = (off_t)(rand_r(&seed) % (BIG_SIZE / 65536)) * 65536;
+
+		pthread_mutex_lock(&c->lock);
+		if (!c->mounted[i]) {
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", c->dirs[i], churn_paths[i]);
+		/* once open, a lazy umount cannot take the file away */
+		fd = open(path, O_RDONLY);
+		pthread_mutex_unlock(&c->lock);
+		if (fd < 0) {
+			c->errors++;
+			continue;
+		}
+		if (how == 0) {
+			if (pread(fd, buf, 65536, off) != 65536 ||
+			    memcmp(buf, c->ref + off, 65536))
+				c->mismatches++;
+		} else if (how == 1) {
+			char *m = mmap(NULL, BIG_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+
+			if (m == MAP_FAILED || memcmp(m + off, c->ref + off, 65536))
+				c->mismatches++;
+			if (m != MAP_FAILED)
+				munmap(m, BIG_SIZE);
+		} else {
+			int p[2];
+
+			if (pipe(p) == 0) {
+				ssize_t n = splice(fd, &off, p[1], NULL, 65536, 0);
+
+				if (n <= 0 || read(p[0], buf, n) != n ||
+				    memcmp(buf, c->ref + off - n, n))
+					c->mismatches++;
+				close(p[0]);
+				close(p[1]);
+			}
+		}
+		if (rand_r(&seed) % 8 == 0)
+			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+		c->reads++;
+	}
+	return NULL;
+}
+
+/* 4 readers over 4 mounts while the mounts come and go, bounded in time */
+TEST(churn_readers_and_mounts)
+{
+	pthread_t readers[4];
+	struct churn c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	time_t end;
+	size_t len;
+	char *ref, ref_dir[256];
+	unsigned int seed = 1;
+
+	require_sharefs(_metadata);
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
+	ref = slurp(path_in(ref_dir, BIG_A), &len);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ((size_t)BIG_SIZE, len);
+	c.ref = ref;
+	for (int i = 0; i < CHURN_MOUNTS; i++) {
+		ASSERT_EQ(0, sfs_mount_image(churn_images[i], "sharefs", "domain=churn",
+					     c.dirs[i], sizeof(c.dirs[i])));
+		c.mounted[i] = 1;
+	}
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i], NULL, churn_reader, &c));
+	end = time(NULL) + CHURN_SECONDS;
+	while (time(NULL) < end) {
+		int i = rand_r(&seed) % CHURN_MOUNTS;
+
+		pthread_mutex_lock(&c.lock);
+		if (c.mounted[i]) {
+			/* lazy: open files keep their superblock alive */
+			if (umount2(c.dirs[i], MNT_DETACH) == 0) {
+				rmdir(c.dirs[i]);
+				c.mounted[i] = 0;
+			}
+		} else if (sfs_mount_image(churn_images[i], "sharefs", "domain=churn",
+					   c.dirs[i], sizeof(c.dirs[i])) == 0) {
+			c.mounted[i] = 1;
+		}
+		pthread_mutex_unlock(&c.lock);
+		if (rand_r(&seed) % 4 == 0)
+			drop_caches();
+		c.cycles++;
+		usleep(20 * 1000);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++)
+		pthread_join(readers[i], NULL);
+	for (int i = 0; i < CHURN_MOUNTS; i++)
+		if (c.mounted[i])
+			EXPECT_EQ(0, sfs_umount(c.dirs[i]));
+	TH_LOG("%ld reads, %ld mount/umount cycles", c.reads, c.cycles);
+	EXPECT_GT(c.reads, 100);
+	EXPECT_EQ(0, c.errors);
+	EXPECT_EQ(0, c.mismatches);
+	EXPECT_EQ(0, sfs_umount(ref_dir));
+	free(ref);
+}
+
+TEST_HARNESS_MAIN
