@@ -463,6 +463,35 @@ TEST_F(two, counters)
 
 /* ---- lifetime -------------------------------------------------------------- */
 
+/*
+ * Members leave their shared inodes when they are evicted, and a shared
+ * inode dies with its last member: once both mounts are gone the global
+ * counters are back to zero, the pages gone with them.
+ */
+TEST(shared_inode_dies_with_last_member)
+{
+	char a[256], b[256];
+	long shared0, members0;
+
+	require_sharefs(_metadata);
+	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
+	members0 = sysfs_num("/sys/fs/sharefs/members");
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
+	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=life", b, sizeof(b)));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
+	EXPECT_GT(sysfs_num("/sys/fs/sharefs/shared_inodes"), shared0);
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), members0 + 2);
+	/* one member gone: the content stays readable through the other */
+	EXPECT_EQ(0, sfs_umount(a));
+	drop_caches();
+	EXPECT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
+	EXPECT_EQ(0, sfs_umount(b));
+	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
+	EXPECT_EQ(members0, sysfs_num("/sys/fs/sharefs/members"));
+	EXPECT_EQ(0, sysfs_num("/sys/fs/sharefs/resident_bytes"));
+}
+
 struct reader {
 	const char *path;
 	const char *ref;
