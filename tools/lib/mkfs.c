@@ -6,6 +6,11 @@
  * over IMAGE only after everything succeeded.  Any failure, exit() from an
  * allocation failure, SIGINT, SIGTERM or SIGHUP unlinks the temporary file,
  * so a failed run leaves nothing behind.
+ *
+ * A rename replaces whatever IMAGE names, so IMAGE must be a regular file
+ * or not exist: a device node (/dev/null, a disk) or a directory is refused,
+ * and a symlink is followed, so that the file it points at is replaced, not
+ * the link.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +44,47 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/*
+ * The path to write: @image, or the file a symlink @image points at.
+ * -EEXIST (with a message) when it exists and is not a regular file.
+ */
+static int resolve_image(const char *image, char *path, size_t len)
+{
+	struct stat st;
+
+	if (stat(image, &st)) {
+		char target[PATH_MAX];
+		const char *slash;
+		ssize_t n;
+
+		if (errno != ENOENT)
+			return -errno;
+		n = readlink(image, target, sizeof(target) - 1);
+		if (n < 0) {	/* a new file: create it as named */
+			if ((size_t)snprintf(path, len, "%s", image) >= len)
+				return -ENAMETOOLONG;
+			return 0;
+		}
+		/* a dangling symlink: create the file it points at */
+		target[n] = 0;
+		slash = strrchr(image, '/');
+		if (target[0] == '/' || !slash)
+			n = snprintf(path, len, "%s", target);
+		else
+			n = snprintf(path, len, "%.*s/%s", (int)(slash - image),
+				     image, target);
+		return (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sharefs_msg("%s: exists and is not a regular file; not replacing it",
+			    image);
+		return -EEXIST;
+	}
+	if (!realpath(image, path))
+		return -errno;
+	return 0;
+}
+
 static int open_tmp(const char *image)
 {
 	mode_t um = umask(0);
@@ -66,6 +112,7 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		 const char *source, bool tar)
 {
 	static struct sharefs_build b;
+	static char image_path[PATH_MAX];
 	struct sigaction sa;
 	int err;
 
@@ -76,6 +123,13 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 	sigaction(SIGHUP, &sa, NULL);
 	atexit(drop_tmp);
 
+	err = resolve_image(image, image_path, sizeof(image_path));
+	if (err) {
+		if (err != -EEXIST)
+			sharefs_msg("%s: %s", image, strerror(-err));
+		return err;
+	}
+	image = image_path;
 	sharefs_build_init(&b, o);
 	b.image = image;
 	if (!b.opts.have_uuid) {

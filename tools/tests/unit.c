@@ -448,6 +448,14 @@ static void t_errors(const char *src)
 	       sh("cd %s && tar cf %s/t.tar . && head -c 20000 %s/t.tar > %s/trunc.tar && "
 		  "%s -q --tar %s %s/trunc.tar 2>/dev/null", src, work, work, work, mkfs, img, work) == 1 &&
 	       no_leftover(img), "error_corrupt_tar", NULL);
+	/* the output's rename must never replace a device node */
+	result(sh("mknod %s/node c 1 3 && chmod 666 %s/node && "
+		  "%s -q %s/node %s 2>/dev/null", work, work, mkfs, work, src) == 1 &&
+	       sh("[ -c %s/node ] && [ \"$(stat -c %%a %s/node)\" = 666 ]", work, work) == 0 &&
+	       no_leftover(img), "error_output_not_regular_file", NULL);
+	result(sh("ln -s target.img %s/link && %s -q %s/link %s && [ -L %s/link ] && "
+		  "[ -f %s/target.img ]", work, mkfs, work, src, work, work) == 0,
+	       "output_symlink_followed", NULL);
 	result(sh("%s -q -b 3000 %s %s 2>/dev/null", mkfs, img, src) == 2 &&
 	       sh("%s -q -b 8192 %s %s 2>/dev/null", mkfs, img, src) == 2 &&
 	       sh("%s --bogus 2>/dev/null", mkfs) == 2 && sh("%s %s 2>/dev/null", mkfs, img) == 2 &&
