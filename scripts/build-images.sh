@@ -18,7 +18,7 @@ out=$top/build/images
 trees=$top/build/trees
 
 stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py" \
-	   "$top/scripts/manifest.py";
+	   "$top/scripts/manifest.py" "$top/scripts/fuzz/mutate.py";
 	  cat "$top/tools/mkfs.sharefs" 2>/dev/null) | sha256sum | cut -c1-16)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
 	log "images up to date"
@@ -202,6 +202,14 @@ sharefs share-a1k share -b 1024
 erofs19 share-e19 share --xattr-inode-digest=trusted.fingerprint
 sharefs share-lie sharelie --no-fingerprint
 sharefs share-spoof sharespoof --no-fingerprint
+
+# --- the short fuzz pass of make check (fuzz_test.c) ---------------------------
+# A fixed set of mutants of the images above, as patches (scripts/fuzz/
+# mutate.py); smaller bases weigh more, for a pass well under a minute.
+# Mutant 1:I as an image: scripts/fuzz.sh --repro-list build/images/fuzz.list I
+python3 "$top/scripts/fuzz/mutate.py" list --seed 1 --count 150 --bases "$out" \
+	--base basic --base basic --base share-a --base share-e19 \
+	--base share-a1k --base s-ishare --base e19-b1024 --out "$out/fuzz.list"
 
 echo "$stamp" > "$out/.stamp"
 log "images: $(ls "$out"/*.img | wc -l) in build/images"

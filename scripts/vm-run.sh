@@ -16,6 +16,10 @@
 # KTAP output to the second (build/TAG/ktap.log).  The run fails on a test
 # failure, a timeout, or a BUG/WARNING/Oops/Call Trace/Busy inodes line.
 #
+# SHAREFS_EXTRA_BIN=DIR copies every file of DIR into the VM's /bin (the
+# benchmarks' static helpers); SHAREFS_VM_MEM sets the VM's memory in MiB
+# (default 2048).
+#
 # QEMU uses TCG.  SHAREFS_KVM=1 opts in to KVM, used only if a probe boot
 # succeeds (nested KVM dies with "emulation failure" on these machines).
 set -euo pipefail
@@ -35,9 +39,12 @@ done
 kdir=$KERNELS_DIR/$tag
 [ -f "$kdir/release" ] || die "kernel $tag not prepared: run scripts/kernels.sh $tag"
 rel=$(cat "$kdir/release")
-out=$top/build/$tag
-ko=$out/sharefs.ko
+# SHAREFS_VM_OUT: where this run's initramfs, disk and logs go, for runs
+# side by side (scripts/fuzz.sh); the module is always build/TAG's
+out=${SHAREFS_VM_OUT:-$top/build/$tag}
+ko=$top/build/$tag/sharefs.ko
 [ -f "$ko" ] || die "$ko missing: run scripts/build-module.sh $tag"
+mkdir -p "$out"
 tests=$top/build/selftests
 images=${SHAREFS_IMAGES:-$top/build/images}
 
@@ -54,6 +61,9 @@ if [ -x "$top/tools/sharefs-stat.static" ]; then
 	cp "$top/tools/sharefs-stat.static" "$stage/bin/sharefs-stat"
 fi
 cp "$top/scripts/vm/run-tests.sh" "$stage/tests/run-tests.sh"
+if [ -n "${SHAREFS_EXTRA_BIN:-}" ]; then
+	cp "$SHAREFS_EXTRA_BIN"/* "$stage/bin/"
+fi
 : > "$stage/etc/modules-load"
 # Dependencies first.  crc32c is a soft dependency of libcrc32c on older
 # kernels: load the generic and the SSE4.2 version before anything else.
@@ -117,7 +127,7 @@ boot() {	# accel timeout console ktap
 	: > "$3"
 	: > "$4"
 	timeout --foreground "$2" qemu-system-x86_64 -nodefaults -nographic \
-		-no-reboot -machine q35,accel="$1" -cpu max -smp 2 -m 2048 \
+		-no-reboot -machine q35,accel="$1" -cpu max -smp 2 -m "${SHAREFS_VM_MEM:-2048}" \
 		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 oops=panic loglevel=6 rdinit=/init" \
 		-serial "file:$3" -serial "file:$4" "${drives[@]}" \

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * stress_test - churn of mounts under concurrent readers, then a clean
+ * module unload.
+ *
+ * Ten mounts of the four images that share content (share-a x3, share-b
+ * x3 with the same files under usr/, share-a1k x2 in 1 KiB blocks,
+ * share-e19 x2 from upstream's mkfs.erofs with the ishare pointer), all in
+ * one domain.  For STRESS_SECONDS, reader threads read random files of
+ * random mounts with read(), mmap() and splice() and compare the SHA-256
+ * of what they got with the one of a noshare reference mount; a churn
+ * thread unmounts (lazily: open files keep their superblock) and mounts
+ * them again, and another one drops the caches.
+ *
+ * Afterwards every sharefs mount is gone, the active objects of the
+ * sharefs_inode and sharefs_shared slab caches are back to where they
+ * were before (inodes are freed after an RCU grace period: the check
+ * retries for a few seconds), "rmmod sharefs" succeeds (the kernel would
+ * complain of objects left in a cache it destroys) and /sharefs.ko is
+ * loaded again for the tests that follow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "sfs.h"
+
+#define STRESS_SECONDS	10
+#define NREADERS	4
+#define MODULE_PATH	"/sharefs.ko"
+
+static const struct slot_def {
+	const char *image;
+	const char *prefix;	/* where lib/, bin/, docs/ are */
+} slot_defs[] = {
+	{ "share-a", "" }, { "share-a", "" }, { "share-a", "" },
+	{ "share-b", "usr/" }, { "share-b", "usr/" }, { "share-b", "usr/" },
+	{ "share-a1k", "" }, { "share-a1k", "" },
+	{ "share-e19", "" }, { "share-e19", "" },
+};
+#define NSLOTS	(sizeof(slot_defs) / sizeof(slot_defs[0]))
+
+/* files of the share tree; etc/ is at the top in every image */
+static const char *const files[] = {
+	"lib/big.so", "lib/mid.so", "bin/tool", "/etc/motd", "/etc/small",
+	"docs/doc00.txt", "docs/doc05.txt", "docs/doc11.txt", "docs/doc19.txt",
+};
+#define NFILES	(sizeof(files) / sizeof(files[0]))
+
+struct stress {
+	pthread_mutex_t lock;		/* protects mounted[] and dirs[] */
+	int mounted[NSLOTS];
+	char dirs[NSLOTS][256];
+	unsigned char ref[NFILES][SHA256_DIGEST_LENGTH];
+	volatile int stop;
+	long reads[3], mismatches, errors, mounts, umounts;
+	char first_error[1024];
+};
+
+static void rel_path(char *buf, size_t len, const char *dir,
+		     const struct slot_def *d, const char *file)
+{
+	if (file[0] == '/')
+		snprintf(buf, len, "%s%s", dir, file);
+	else
+		snprintf(buf, len, "%s/%s%s", dir, d->prefix, file);
+}
+
+/* SHA-256 of an open file by one of three paths; 0 or -errno */
+static int hash_fd(int fd, int how, unsigned char md[SHA256_DIGEST_LENGTH])
+{
+	static __thread char buf[1 << 16];
+	struct stat st;
+	SHA256_CTX c;
+	ssize_t n;
+	int p[2], ret = 0;
+	void *map;
+
+	SHA256_Init(&c);
+	if (fstat(fd, &st))
+		return -errno;
+	switch (how) {
+	case 0:
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			SHA256_Update(&c, buf, n);
+		if (n < 0)
+			ret = -errno;
+		break;
+	case 1:
+		if (!st.st_size)
+			break;
+		map = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return -errno;
+		SHA256_Update(&c, map, st.st_size);
+		munmap(map, st.st_size);
+		break;
+	case 2:
+		if (pipe(p))
+			return -errno;
+		for (;;) {
+			n = splice(fd, NULL, p[1], NULL, sizeof(buf), 0);
+			if (n <= 0) {
+				if (n < 0)
+					ret = -errno;
+				break;
+			}
+			while (n > 0) {
+				ssize_t r = read(p[0], buf, n);
+
+				if (r <= 0) {
+					ret = r < 0 ? -errno : -EIO;
+					break;
+				}
+				SHA256_Update(&c, buf, r);
+				n -= r;
+			}
+			if (ret)
+				break;
+		}
+		close(p[0]);
+		close(p[1]);
+		break;
+	}
+	SHA256_Final(md, &c);
+	return ret;
+}
+
+static void *reader(void *arg)
+{
+	struct stress *s = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)pthread_self();
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char path[512];
+
+	while (!s->stop) {
+		int slot = rand_r(&seed) % NSLOTS, how = rand_r(&seed) % 3;
+		/* big.so a tenth of the time: it is 4 MiB */
+		int f = rand_r(&seed) % 10 ? 1 + rand_r(&seed) % (NFILES - 1) : 0;
+		int fd = -1, ret;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->mounted[slot]) {
+			rel_path(path, sizeof(path), s->dirs[slot],
+				 &slot_defs[slot], files[f]);
+			fd = open(path, O_RDONLY);
+			if (fd < 0) {
+				if (!s->errors++)
+					snprintf(s->first_error,
+						 sizeof(s->first_error),
+						 "open %s: %s", path,
+						 strerror(errno));
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (fd < 0)
+			continue;
+		/* the mount may go away now: the open file keeps it */
+		ret = hash_fd(fd, how, md);
+		close(fd);
+		pthread_mutex_lock(&s->lock);
+		if (ret) {
+			if (!s->errors++)
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "%s %s: %s",
+					 how == 0 ? "read" : how == 1 ? "mmap" :
+					 "splice", path, strerror(-ret));
+		} else if (memcmp(md, s->ref[f], sizeof(md))) {
+			if (!s->mismatches++ && !s->errors)
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "%s %s: wrong data",
+					 how == 0 ? "read" : how == 1 ? "mmap" :
+					 "splice", path);
+		} else {
+			s->reads[how]++;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "3", 1) != 1)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
+static void *dropper(void *arg)
+{
+	struct stress *s = arg;
+
+	while (!s->stop) {
+		usleep(300000);
+		drop_caches();
+	}
+	return NULL;
+}
+
+static void *churner(void *arg)
+{
+	struct stress *s = arg;
+	unsigned int seed = 42;
+
+	while (!s->stop) {
+		int i = rand_r(&seed) % NSLOTS, ret;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->mounted[i]) {
+			if (!umount2(s->dirs[i], MNT_DETACH)) {
+				rmdir(s->dirs[i]);
+				s->mounted[i] = 0;
+				s->umounts++;
+			}
+		} else {
+			ret = sfs_mount_image(slot_defs[i].image, "sharefs",
+					      "domain=stress", s->dirs[i],
+					      sizeof(s->dirs[i]));
+			if (!ret) {
+				s->mounted[i] = 1;
+				s->mounts++;
+			} else if (!s->errors++) {
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "mount %s: %s", slot_defs[i].image,
+					 strerror(-ret));
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+		usleep(20000 + rand_r(&seed) % 80000);
+	}
+	return NULL;
+}
+
+/* active objects of a slab cache, -1 if it is not listed */
+static long slab_active(const char *cache)
+{
+	char line[512], name[128], path[256];
+	long active = -1, n;
+	FILE *f;
+	int fd;
+
+	/* SLUB counts objects of per-cpu slabs as active: flush them */
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror(path);
+		close(fd);
+	}
+	f = fopen("/proc/slabinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &n) == 2 &&
+		    !strcmp(name, cache))
+			active = n;
+	fclose(f);
+	return active;
+}
+
+static int sharefs_mounts(void)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " sharefs "))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int reference_hashes(struct stress *s)
+{
+	char dir[256], path[512];
+	int ret, fd;
+
+	ret = sfs_mount_image("share-a", "sharefs", "noshare", dir,
+			      sizeof(dir));
+	if (ret)
+		return ret;
+	for (size_t f = 0; f < NFILES && !ret; f++) {
+		rel_path(path, sizeof(path), dir, &slot_defs[0], files[f]);
+		fd = open(path, O_RDONLY);
+		ret = fd < 0 ? -errno : hash_fd(fd, 0, s->ref[f]);
+		if (fd >= 0)
+			close(fd);
+	}
+	sfs_umount(dir);
+	return ret;
+}
+
+static const char *const caches[] = { "sharefs_inode", "sharefs_shared" };
+
+FIXTURE(stress) {
+	int unused;
+};
+FIXTURE_SETUP(stress) {}
+FIXTURE_TEARDOWN(stress) {}
+
+TEST_F_TIMEOUT(stress, churn_then_rmmod, 120)
+{
+	struct stress *s = calloc(1, sizeof(*s));
+	pthread_t readers[NREADERS], churn, drop;
+	long before[2], after[2];
+	int fd, ret;
+
+	if (getuid() != 0)
+		SKIP(return, "needs root");
+	if (!sfs_have_fs("sharefs"))
+		SKIP(return, "sharefs is not registered");
+	ASSERT_EQ(0, sharefs_mounts()) TH_LOG("sharefs mounts left by an earlier test");
+	pthread_mutex_init(&s->lock, NULL);
+	ASSERT_EQ(0, reference_hashes(s));
+	drop_caches();
+	usleep(200000);
+	for (int c = 0; c < 2; c++)
+		before[c] = slab_active(caches[c]);
+	ASSERT_LE(0, before[0]) TH_LOG("no sharefs_inode line in /proc/slabinfo");
+
+	for (size_t i = 0; i < NSLOTS; i++) {
+		ASSERT_EQ(0, sfs_mount_image(slot_defs[i].image, "sharefs",
+					     "domain=stress", s->dirs[i],
+					     sizeof(s->dirs[i])));
+		s->mounted[i] = 1;
+	}
+	for (int i = 0; i < NREADERS; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i], NULL, reader, s));
+	ASSERT_EQ(0, pthread_create(&churn, NULL, churner, s));
+	ASSERT_EQ(0, pthread_create(&drop, NULL, dropper, s));
+	sleep(STRESS_SECONDS);
+	s->stop = 1;
+	for (int i = 0; i < NREADERS; i++)
+		pthread_join(readers[i], NULL);
+	pthread_join(churn, NULL);
+	pthread_join(drop, NULL);
+	for (size_t i = 0; i < NSLOTS; i++)
+		if (s->mounted[i])
+			EXPECT_EQ(0, sfs_umount(s->dirs[i]));
+
+	TH_LOG("%ld read, %ld mmap, %ld splice checks; %ld mounts, %ld umounts",
+	       s->reads[0], s->reads[1], s->reads[2], s->mounts, s->umounts);
+	EXPECT_EQ(0, s->errors) TH_LOG("%ld errors, first: %s", s->errors, s->first_error);
+	EXPECT_EQ(0, s->mismatches) TH_LOG("%ld wrong data, first: %s", s->mismatches, s->first_error);
+	EXPECT_LT(0, s->reads[0] + s->reads[1] + s->reads[2]);
+	EXPECT_LT(0, s->umounts);
+
+	/* every mount is gone: lazy unmounts end with their last file */
+	for (int t = 0; t < 50 && sharefs_mounts() > 0; t++)
+		usleep(100000);
+	ASSERT_EQ(0, sharefs_mounts());
+
+	/* objects come back after an RCU grace period; drop_caches frees
+	 * the unused shared inodes' pages */
+	for (int t = 0; t < 50; t++) {
+		drop_caches();
+		for (int c = 0; c < 2; c++)
+			after[c] = slab_active(caches[c]);
+		if (after[0] <= before[0] && after[1] <= before[1])
+			break;
+		usleep(100000);
+	}
+	for (int c = 0; c < 2; c++) {
+		EXPECT_LE(after[c], before[c]) {
+			TH_LOG("%s: %ld active objects before, %ld after",
+			       caches[c], before[c], after[c]);
+		}
+	}
+
+	/* the module goes away, its caches with it */
+	for (int t = 0; t < 50; t++) {
+		ret = syscall(SYS_delete_module, "sharefs", O_NONBLOCK);
+		if (!ret || (errno != EBUSY && errno != EAGAIN))
+			break;
+		usleep(100000);
+	}
+	EXPECT_EQ(0, ret) TH_LOG("rmmod sharefs: %s", strerror(errno));
+	if (!ret) {
+		EXPECT_FALSE(sfs_have_fs("sharefs"));
+		EXPECT_EQ(-1, slab_active("sharefs_inode"));
+	}
+
+	/* back, for the tests that follow */
+	if (!sfs_have_fs("sharefs")) {
+		fd = open(MODULE_PATH, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_PATH, strerror(errno));
+		ret = syscall(SYS_finit_module, fd, "", 0);
+		close(fd);
+		ASSERT_EQ(0, ret) TH_LOG("insmod %s: %s", MODULE_PATH, strerror(errno));
+	}
+	ASSERT_TRUE(sfs_have_fs("sharefs"));
+	free(s);
+}
+
+TEST_HARNESS_MAIN
