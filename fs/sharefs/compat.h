@@ -27,6 +27,11 @@
 #include <linux/crc32.h>
 #endif
 
+/* hex2bin(): <linux/kernel.h> until it moved to its own header */
+#if __has_include(<linux/hex.h>)
+#include <linux/hex.h>
+#endif
+
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
 #endif

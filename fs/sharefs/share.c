@@ -313,17 +313,6 @@ static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
 
 /* ---- fingerprints --------------------------------------------------------- */
 
-static int sharefs_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode a fingerprint value: "sha256:" and the 32 raw digest bytes (what
  * mkfs.sharefs and erofs-utils 1.9 write), or "sha256:" and 64 hex digits
@@ -331,8 +320,6 @@ static int sharefs_hexval(char c)
  */
 static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
 {
-	int i;
-
 	if (len < SHAREFS_FP_TAG_LEN ||
 	    memcmp(val, SHAREFS_FP_TAG, SHAREFS_FP_TAG_LEN))
 		return -EINVAL;
@@ -344,15 +331,7 @@ static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
 	}
 	if (len != 2 * SHAREFS_FP_DIGEST_LEN)
 		return -EINVAL;
-	for (i = 0; i < SHAREFS_FP_DIGEST_LEN; i++) {
-		int hi = sharefs_hexval(val[2 * i]);
-		int lo = sharefs_hexval(val[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		digest[i] = hi << 4 | lo;
-	}
-	return 0;
+	return hex2bin(digest, (const char *)val, SHAREFS_FP_DIGEST_LEN);
 }
 
 /* 0 and the digest, -ENODATA for a file without one, or an error. */

@@ -341,36 +341,6 @@ static int patch(int fd, const char *spec, int undo, char *save, size_t *used,
 	return 0;
 }
 
-static int loop_attach(int fd, unsigned long long size, char *dev, size_t len)
-{
-	struct loop_config cfg = { 0 };
-	int ctl, nr, lfd = -1, ret = -1;
-
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	for (int tries = 0; tries < 16; tries++) {
-		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (nr < 0)
-			break;
-		snprintf(dev, len, "/dev/loop%d", nr);
-		lfd = open(dev, O_RDONLY | O_CLOEXEC);
-		if (lfd < 0)
-			break;
-		cfg.fd = fd;
-		cfg.info.lo_sizelimit = size;
-		cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
-		ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
-		if (!ret)
-			break;
-		close(lfd);
-		lfd = -1;
-		if (ret != -EBUSY)
-			break;
-	}
-	close(ctl);
-	return lfd >= 0 ? lfd : (ret ? ret : -errno);
-}
 
 /* in the child: mount, walk, unmount */
 static void run_mutant(int fd, unsigned long long size, int timeout)
@@ -380,7 +350,7 @@ static void run_mutant(int fd, unsigned long long size, int timeout)
 
 	signal(SIGBUS, on_bus);
 	alarm(timeout);
-	lfd = loop_attach(fd, size, dev, sizeof(dev));
+	lfd = sfs_loop_attach_fd(fd, 0, size, "fuzz", dev, sizeof(dev));
 	if (lfd < 0) {
 		res->mount_err = -1000;
 		_exit(2);

@@ -19,13 +19,6 @@
 
 #define EROFS_MAGIC	0xE0F5E1E2
 
-/* a macro: SKIP() must return from the test itself */
-#define require_sharefs(_metadata) do {					\
-	if (getuid() != 0)						\
-		SKIP(return, "needs root");				\
-	if (!sfs_have_fs("sharefs"))					\
-		SKIP(return, "sharefs is not registered");		\
-} while (0)
 
 TEST(registered)
 {
@@ -38,7 +31,7 @@ TEST(mount_loop_stat_root)
 	struct statfs sfs;
 	struct stat st;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image("basic", "sharefs", NULL, dir, sizeof(dir)));
 	ASSERT_EQ(0, stat(dir, &st));
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
@@ -54,7 +47,7 @@ TEST(mount_block_device)
 	const char *dir = "/mnt/blockdev";
 	struct stat st;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	mkdir(dir, 0755);
 	ASSERT_EQ(0, mount("/dev/disk/by-id/basic", dir, "sharefs", MS_RDONLY, NULL));
 	ASSERT_EQ(0, stat(dir, &st));
@@ -69,7 +62,7 @@ TEST(show_options)
 	int found = 0;
 	FILE *f;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image("basic", "sharefs", "domain=tenant1",
 				     dir, sizeof(dir)));
 	f = fopen("/proc/mounts", "r");
@@ -95,7 +88,7 @@ static void expect_refusal(struct __test_metadata *_metadata,
 	char dir[256], log[4096];
 	int ret;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	sfs_kmsg_mark();
 	ret = sfs_mount_image(r->image, "sharefs", r->opts, dir, sizeof(dir));
 	if (!ret)

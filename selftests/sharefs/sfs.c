@@ -34,23 +34,16 @@ static int manifest_lookup(const char *name, unsigned long long *off,
 	return -ENOENT;
 }
 
-int sfs_loop_attach(const char *name, char *dev, size_t len)
+int sfs_loop_attach_fd(int fd, unsigned long long off,
+		       unsigned long long size, const char *name,
+		       char *dev, size_t len)
 {
-	unsigned long long off, size;
 	struct loop_config cfg = { 0 };
-	int ctl, nr, fd, lfd = -1, ret;
+	int ctl, nr, lfd = -1, ret = 0;
 
-	ret = manifest_lookup(name, &off, &size);
-	if (ret)
-		return ret;
-	fd = open(SFS_IMAGES_DISK, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		ret = -errno;
-		goto out_fd;
-	}
+	if (ctl < 0)
+		return -errno;
 	/* another test may grab the same free device: retry on EBUSY */
 	for (int tries = 0; tries < 16; tries++) {
 		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
@@ -78,10 +71,24 @@ int sfs_loop_attach(const char *name, char *dev, size_t len)
 			break;
 	}
 	close(ctl);
-out_fd:
-	close(fd);
 	/* the open fd keeps an autoclear device alive until it is mounted */
 	return ret ? ret : lfd;
+}
+
+int sfs_loop_attach(const char *name, char *dev, size_t len)
+{
+	unsigned long long off, size;
+	int fd, ret;
+
+	ret = manifest_lookup(name, &off, &size);
+	if (ret)
+		return ret;
+	fd = open(SFS_IMAGES_DISK, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = sfs_loop_attach_fd(fd, off, size, name, dev, len);
+	close(fd);
+	return ret;
 }
 
 int sfs_loop_detach(const char *dev)

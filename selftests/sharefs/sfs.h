@@ -22,6 +22,10 @@
  * device is mounted or no longer needed: the last close clears it), or
  * -errno. */
 int sfs_loop_attach(const char *name, char *dev, size_t len);
+/* The same for @size bytes at @off of the open file @fd. */
+int sfs_loop_attach_fd(int fd, unsigned long long off,
+		       unsigned long long size, const char *name,
+		       char *dev, size_t len);
 int sfs_loop_detach(const char *dev);
 
 /* Mount image NAME (via a loop device) on a new directory under /mnt.
@@ -46,5 +50,16 @@ int sfs_kernel_at_least(int major, int minor);
 /* Images ship with small side files (NAME.manifest, NAME.xmanifest, *.list)
  * in /images/: the path of one. */
 #define SFS_IMAGES_DIR	"/images"
+
+/*
+ * Skip a test that needs root and the sharefs module.  A macro: SKIP()
+ * must return from the test itself (use with kselftest_harness.h).
+ */
+#define SFS_REQUIRE_SHAREFS(_metadata) do {				\
+	if (getuid() != 0)						\
+		SKIP(return, "needs root");				\
+	if (!sfs_have_fs("sharefs"))					\
+		SKIP(return, "sharefs is not registered");		\
+} while (0)
 
 #endif

@@ -38,12 +38,6 @@
 #define BIG_B	"usr/lib/big.so"
 #define BIG_SIZE	(4 << 20)
 
-#define require_sharefs(_metadata) do {					\
-	if (getuid() != 0)						\
-		SKIP(return, "needs root");				\
-	if (!sfs_have_fs("sharefs"))					\
-		SKIP(return, "sharefs is not registered");		\
-} while (0)
 
 static void drop_caches(void)
 {
@@ -473,7 +467,7 @@ TEST(shared_inode_dies_with_last_member)
 	char a[256], b[256];
 	long shared0, members0;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
 	members0 = sysfs_num("/sys/fs/sharefs/members");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
@@ -540,7 +534,7 @@ TEST(umount_source_mid_read)
 	size_t len;
 	char *ref;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	drop_caches();
 	/* A's inode joins first, so it is the first data source */
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=mid", a, sizeof(a)));
@@ -650,7 +644,7 @@ TEST(churn_readers_and_mounts)
 	char *ref, ref_dir[256];
 	unsigned int seed = 1;
 
-	require_sharefs(_metadata);
+	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
 	ref = slurp(path_in(ref_dir, BIG_A), &len);
 	ASSERT_NE(NULL, ref);
