@@ -245,6 +245,7 @@ struct sharefs_shared {
 	struct inode vfs_inode;		/* on the internal pseudo-mount */
 	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
 	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
+	u8 blkbits;			/* the members' block size */
 	spinlock_t lock;		/* protects members, nr_members, users */
 	struct list_head members;	/* sharefs_inode.share_link, RCU */
 	unsigned int nr_members;

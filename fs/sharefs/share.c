@@ -48,6 +48,7 @@
  * own private page cache.  Domains never mix: a tenant whose image lies
  * about a fingerprint can poison only its own domain.
  */
+#include <linux/backing-dev.h>
 #include <linux/mount.h>
 #include <linux/fs_context.h>
 #include <linux/sched/mm.h>
@@ -225,6 +226,7 @@ static const struct address_space_operations sharefs_shared_aops = {
 struct sharefs_share_key {
 	const u8 *digest;
 	const char *domain;
+	u8 blkbits;		/* the members' block size */
 };
 
 static int sharefs_shared_test(struct inode *inode, void *data)
@@ -234,7 +236,7 @@ static int sharefs_shared_test(struct inode *inode, void *data)
 
 	/* the hash only picked the bucket: compare everything */
 	return !memcmp(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN) &&
-	       !strcmp(sh->domain, key->domain);
+	       sh->blkbits == key->blkbits && !strcmp(sh->domain, key->domain);
 }
 
 static int sharefs_shared_set(struct inode *inode, void *data)
@@ -244,12 +246,13 @@ static int sharefs_shared_set(struct inode *inode, void *data)
 
 	memcpy(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN);
 	strscpy(sh->domain, key->domain, sizeof(sh->domain));
+	sh->blkbits = key->blkbits;
 	return 0;
 }
 
 static unsigned long sharefs_share_hash(const struct sharefs_share_key *key)
 {
-	u64 seed = xxh64(key->domain, strlen(key->domain), 0);
+	u64 seed = xxh64(key->domain, strlen(key->domain), key->blkbits);
 
 	return (unsigned long)xxh64(key->digest, SHAREFS_FP_DIGEST_LEN, seed);
 }
@@ -263,11 +266,14 @@ static void sharefs_shared_init(struct inode *inode, loff_t size)
 	inode->i_mode = S_IFREG | 0444;
 	inode->i_size = size;
 	/*
-	 * The smallest EROFS block: iomap tracks uptodate ranges per block of
-	 * the mapping's host, and members may have any block size from 512
-	 * bytes up (an inline tail starts at a member block boundary).
+	 * The members' block size: iomap tracks uptodate ranges in blocks of
+	 * the mapping's host and reads whole blocks, so a host block must
+	 * never be bigger than a member's (an inline tail or EOF inside it
+	 * would be read from the member's device past the file's own data),
+	 * and it is cheapest when it is exactly the member's: with 4 KiB
+	 * blocks a 4 KiB folio needs no per-block state at all.
 	 */
-	inode->i_blkbits = SHAREFS_MIN_BLKSZBITS;
+	inode->i_blkbits = sh->blkbits;
 	inode->i_mapping->a_ops = &sharefs_shared_aops;
 	mapping_set_large_folios(inode->i_mapping);
 	spin_lock(&sharefs_shared_list_lock);
@@ -277,8 +283,11 @@ static void sharefs_shared_init(struct inode *inode, loff_t size)
 }
 
 /*
- * The shared inode for (domain, digest), with a reference, or NULL when a
- * shared inode exists whose size disagrees with @size (no sharing then).
+ * The shared inode for (domain, digest, block size), with a reference, or
+ * NULL when a shared inode exists whose size disagrees with @size (no
+ * sharing then).  The block size is part of the key for speed and safety
+ * (see sharefs_shared_init()): images with the default 4 KiB blocks share
+ * with each other, images with smaller blocks among themselves.
  */
 static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
 {
@@ -286,6 +295,7 @@ static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
 	struct sharefs_share_key key = {
 		.digest = digest,
 		.domain = sbi->domain ? sbi->domain : "",
+		.blkbits = member->i_blkbits,
 	};
 	loff_t size = i_size_read(member);
 	struct inode *inode;
@@ -381,6 +391,23 @@ void sharefs_share_fill_super(struct super_block *sb)
 
 /* ---- members ---------------------------------------------------------- */
 
+/*
+ * Readahead on a shared mapping takes its limits from the pseudo
+ * superblock's bdi (mapping->host), not from the device it reads: raise
+ * them to the largest a member's device allows, or large sequential reads
+ * would go out in 128 KiB pieces however much the device takes at once.
+ */
+static void sharefs_share_adopt_ra(struct super_block *pseudo,
+				   struct super_block *sb)
+{
+	struct backing_dev_info *to = pseudo->s_bdi, *from = sb->s_bdi;
+
+	if (from->io_pages > READ_ONCE(to->io_pages))
+		WRITE_ONCE(to->io_pages, from->io_pages);
+	if (from->ra_pages > READ_ONCE(to->ra_pages))
+		WRITE_ONCE(to->ra_pages, from->ra_pages);
+}
+
 /* At sb_info allocation, so that kill_sb works on a half-built mount. */
 void sharefs_share_init_sbi(struct sharefs_sb_info *sbi)
 {
@@ -413,6 +440,7 @@ int sharefs_share_attach(struct inode *inode)
 	if (IS_ERR_OR_NULL(shared))
 		return PTR_ERR_OR_ZERO(shared);
 
+	sharefs_share_adopt_ra(shared->i_sb, inode->i_sb);
 	sh = SHAREFS_SHARED(shared);
 	si->share = sh;
 	inode->i_mapping = shared->i_mapping;
@@ -457,9 +485,13 @@ void sharefs_share_detach(struct inode *inode)
 
 	if (!sh)
 		return;
-	/* unlinked already if its superblock is going away */
+	/*
+	 * Unlinked already if its superblock is going away.  A lone eviction
+	 * (reclaim, drop_caches) waits for an expedited grace period: there
+	 * is one wait per inode here, not one per umount.
+	 */
 	if (sharefs_share_unlink(si))
-		synchronize_srcu(&sharefs_share_srcu);
+		synchronize_srcu_expedited(&sharefs_share_srcu);
 	spin_lock(&sbi->share_lock);
 	list_del(&si->sb_link);
 	spin_unlock(&sbi->share_lock);
