@@ -10,7 +10,10 @@
 #                        builds everything, runs the host tests and the VM
 #                        suite on Debian 12's 6.1 and 6.12 and unstable's
 #                        newest kernel
+#   make fuzz            the long image fuzzer run (scripts/fuzz.sh)
 #   make demo            the main job: show page-cache sharing in a VM
+#   make bench           the benchmark suite (Documentation/benchmarks.md)
+#   make check-debug     the VM suite on a KASAN/lockdep/kmemleak 6.12 kernel
 
 KDIR	?= /lib/modules/$(shell uname -r)/build
 PREFIX	?= /usr/local
@@ -18,7 +21,7 @@ DESTDIR	?=
 SELFTESTS_OUT := $(CURDIR)/build/selftests
 
 .PHONY: all module tools selftests install install-module install-tools \
-	check demo clean
+	check check-debug fuzz demo bench clean
 
 all: module
 
@@ -45,8 +48,18 @@ install-tools: tools
 check:
 	scripts/check.sh
 
+check-debug:
+	scripts/check-debug.sh
+
+# the long image fuzzer run: FUZZ_ARGS="--count N --kernels 6.12 ..."
+fuzz:
+	scripts/fuzz.sh $(FUZZ_ARGS)
+
 demo:
 	scripts/demo.sh
+
+bench:
+	scripts/bench.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

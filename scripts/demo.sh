@@ -1,40 +1,60 @@
 #!/bin/bash
-# scripts/demo.sh - `make demo`: the main job, on a fresh machine.
+# scripts/demo.sh - `make demo`: page-cache sharing on real container-like
+# images, on a fresh machine.
 #
-# Today: builds two images with mkfs.sharefs, boots Debian 12's newest 6.12
-# kernel in QEMU and mounts both with sharefs.  Page-cache sharing itself is
-# not implemented yet (issue 5), and the demo says so.
+# 1. installs what it needs (scripts/deps.sh, Debian 12's newest 6.12
+#    kernel), builds mkfs.sharefs and sharefs.ko;
+# 2. builds two Debian 12 root trees (scripts/bench/trees.sh): a
+#    debootstrap --variant=minbase bookworm "base", and the same base with
+#    python3 installed on top: two container images on one base;
+# 3. writes an image of each with mkfs.sharefs;
+# 4. boots the 6.12 kernel in QEMU and, in that one boot, reads every file
+#    of both images with stock erofs, then with sharefs (domain=demo),
+#    dropping all caches before each phase;
+# 5. prints the page cache each used (the /proc/meminfo Cached delta)
+#    against the ideal: the distinct contents of both trees, computed on
+#    the host from SHA-256 of every file, rounded up to pages.
+#
+# Trees and images are cached in $SHAREFS_CACHE/demo and rebuilt only when
+# missing; a warm run is one VM boot.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . scripts/lib.sh
+. scripts/bench/common.sh
 
+t0=$(date +%s)
+echo "== sharefs demo: two Debian 12 images on one base, one page cache" >&2
+step "host packages, kernel 6.12, tools, module"
 scripts/deps.sh
-scripts/kernels.sh 6.12
-make -s tools
-scripts/build-module.sh 6.12
+scripts/kernels.sh 6.12 2> "$BENCH_OUT/kernels.log" ||
+	{ cat "$BENCH_OUT/kernels.log" >&2; exit 1; }
+make -s tools > "$BENCH_OUT/tools.log" 2>&1 ||
+	{ cat "$BENCH_OUT/tools.log" >&2; die "make tools failed"; }
+scripts/build-module.sh 6.12 2> "$BENCH_OUT/module.log" ||
+	{ cat "$BENCH_OUT/module.log" >&2; exit 1; }
+stepdone "$(cat "$KERNELS_DIR/6.12/release")"
 
-demo=$top/build/demo
-mkdir -p "$demo/images"
-rm -rf "$demo/trees"
-python3 scripts/mktree.py basic "$demo/trees/a"
-cp -a "$demo/trees/a" "$demo/trees/b"
-echo "only in b" > "$demo/trees/b/extra.txt"
-for x in a b; do
-	tools/mkfs.sharefs -q "$demo/images/$x.img" "$demo/trees/$x"
-done
+scripts/bench/trees.sh
+image sharefs base "$TREES/base"
+image sharefs python "$TREES/python"
+bin=$(vm_bin)
+step "unique content of both trees (SHA-256)"
+ideal_line=$(ideal "$TREES/base" "$TREES/python")
+stepdone "done"
 
-# the VM runner attaches build/images; give it just the demo's two images
-SHAREFS_IMAGES=$demo/images scripts/vm-run.sh 6.12 --cmd '
-for x in a b; do
-	lfd=$(losetup -f); set -- $(grep "^$x " /images/manifest)
-	losetup -r -o $2 "$lfd" /dev/disk/by-id/images
-	mkdir -p /mnt/$x; mount -t sharefs -o ro,domain=demo "$lfd" /mnt/$x
-done
-echo "mounted with sharefs:"; grep sharefs /proc/mounts
-echo; echo "both images hold dir/big:"; ls -l /mnt/a/dir/big /mnt/b/dir/big
-cmp /mnt/a/dir/big /mnt/b/dir/big && echo "identical content"
-'
+stage_images "$BENCH_OUT/demo-images" base python
+log="$BENCH_OUT/demo.log"
+echo "  booting 6.12 in QEMU (TCG): erofs phase, then sharefs phase" >&2
+SHAREFS_IMAGES=$BENCH_OUT/demo-images SHAREFS_EXTRA_BIN=$bin \
+	SHAREFS_VM_OUT=$BENCH_OUT/vm-6.12 \
+	scripts/vm-run.sh 6.12 --timeout 900 --cmd '
+. /bin/bench-vm-lib.sh
+mem_phase erofs erofs "" base python
+SHOW_STAT=1 mem_phase sharefs sharefs domain=demo base python
+' > "$log"
+
+python3 scripts/bench/report.py demo "$log" "$ideal_line" \
+	"$(cat "$KERNELS_DIR/6.12/release")"
 echo
-echo "Page-cache sharing: not yet implemented (issue 5). The two mounts above"
-echo "each cache their own copy of dir/big."
+echo "demo took $(( $(date +%s) - t0 ))s; VM output in ${log#$top/}" >&2

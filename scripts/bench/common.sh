@@ -1,0 +1,80 @@
+# scripts/bench/common.sh - host side shared by scripts/demo.sh and
+# scripts/bench.sh (sourced after scripts/lib.sh, with $top set).
+#
+# Images are cached in $SHAREFS_CACHE/demo/images and rebuilt only when
+# missing or older than the tool that writes them.  Each VM run gets its
+# own directory of hard links to the images it needs (vm-run.sh attaches
+# every *.img of $SHAREFS_IMAGES).
+
+DEMO_CACHE=$SHAREFS_CACHE/demo
+TREES=$DEMO_CACHE/trees
+IMAGES=$DEMO_CACHE/images
+BENCH_OUT=$top/build/bench
+mkdir -p "$IMAGES" "$BENCH_OUT"
+
+# say what is happening, on one line, without a newline
+step() { printf '  %-50s' "$*" >&2; }
+stepdone() { printf '%s\n' "$*" >&2; }
+
+# Build image NAME from TREE with a mkfs command, unless it is up to date.
+# WRITER is sharefs, erofs (Debian 12's mkfs.erofs 1.5) or erofs19
+# (unstable's 1.9 with --xattr-inode-digest=trusted.fingerprint).
+image() {	# writer name tree
+	local writer=$1 img=$IMAGES/$2.img tree=$3 tool start
+	case $writer in
+	sharefs) tool=$top/tools/mkfs.sharefs ;;
+	erofs) tool=$(command -v mkfs.erofs) ;;
+	erofs19) tool=$SID_ROOT/usr/bin/mkfs.erofs ;;
+	esac
+	if [ -f "$img" ] && [ "$img" -nt "$tool" ] &&
+	   [ "$img" -nt "$tree/.sharefs-ready" ]; then
+		return 0
+	fi
+	step "image $2 ($writer)"
+	start=$(date +%s%N)
+	mkfs_run "$writer" "$img.tmp" "$tree" > "$DEMO_CACHE/mkfs-$2.log" 2>&1 ||
+		die "mkfs for $2 failed, see $DEMO_CACHE/mkfs-$2.log"
+	mv "$img.tmp" "$img"
+	stepdone "$(( ($(date +%s%N) - start) / 1000000 )) ms, $(( $(stat -c %s "$img") >> 20 )) MiB"
+}
+
+mkfs_run() {	# writer image tree
+	case $1 in
+	sharefs) "$top/tools/mkfs.sharefs" -q "$2" "$3" ;;
+	erofs) mkfs.erofs "$2" "$3" ;;
+	erofs19) sid_exec mkfs.erofs --xattr-inode-digest=trusted.fingerprint "$2" "$3" ;;
+	esac
+}
+
+# A fresh directory of hard links to images NAMES... for one VM run.
+stage_images() {	# dir names...
+	local dir=$1 n; shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	for n in "$@"; do
+		ln "$IMAGES/$n.img" "$dir/$n.img" 2>/dev/null ||
+			cp "$IMAGES/$n.img" "$dir/$n.img"
+	done
+}
+
+# The static helpers for the VM: sfbench and the VM-side library.
+vm_bin() {
+	local bin=$BENCH_OUT/bin
+	mkdir -p "$bin"
+	if [ ! -x "$bin/sfbench" ] || [ "$top/scripts/bench/sfbench.c" -nt "$bin/sfbench" ]; then
+		gcc -static -O2 -Wall -Wextra -Werror -o "$bin/sfbench" \
+			"$top/scripts/bench/sfbench.c" || die "building sfbench failed"
+	fi
+	cp "$top/scripts/bench/vm-lib.sh" "$bin/bench-vm-lib.sh"
+	echo "$bin"
+}
+
+# Unique-content figures of TREES..., cached per set of trees.
+ideal() {	# trees...
+	local key f
+	key=$(printf '%s\n' "$@" | md5sum | cut -c1-12)
+	f=$DEMO_CACHE/ideal-$key
+	if [ ! -f "$f" ] || [ -n "$(find "$@" -maxdepth 1 -name .sharefs-ready -newer "$f")" ]; then
+		python3 "$top/scripts/bench/ideal.py" "$@" > "$f.tmp" && mv "$f.tmp" "$f"
+	fi
+	cat "$f"
+}

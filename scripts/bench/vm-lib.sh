@@ -1,0 +1,132 @@
+# scripts/bench/vm-lib.sh - the VM side of the demo and the benchmarks.
+#
+# Copied into the VM's /bin as bench-vm-lib.sh and sourced by the --cmd
+# that scripts/demo.sh and scripts/bench.sh pass to vm-run.sh.  Every result
+# is one line starting with a capital keyword (MEM, STAT, SPEED, SECOND,
+# MOUNT) and followed by key=value pairs, parsed on the host by
+# scripts/bench/report.py.  Sizes are bytes, times nanoseconds.
+
+# A new read-only loop device over image NAME of /images/manifest.
+attach() {	# name
+	local line
+	line=$(grep "^$1 " /images/manifest) || { echo "no image $1" >&2; return 1; }
+	set -- $line
+	sfbench loop /dev/disk/by-id/images "$2" "$3"
+}
+
+# The loop device of image NAME for mount set LABEL, attached once.
+dev_of() {	# label name
+	local f=/tmp/loop.$1.$2
+	[ -f "$f" ] || attach "$2" > "$f"
+	cat "$f"
+}
+
+# Mount images NAMES... under /mnt/LABEL/NAME.
+mount_set() {	# label type opts names...
+	local label=$1 type=$2 opts=$3 n; shift 3
+	for n in "$@"; do
+		mkdir -p "/mnt/$label/$n"
+		mount -t "$type" -o "ro${opts:+,$opts}" "$(dev_of "$label" "$n")" \
+			"/mnt/$label/$n" || echo "MOUNTFAIL label=$label type=$type name=$n"
+	done
+}
+
+umount_set() {	# label
+	local m
+	for m in $(awk -v p="/mnt/$1/" 'index($2, p) == 1 {print $2}' /proc/mounts); do
+		umount "$m"
+	done
+}
+
+# Page cache used by reading every file of NAMES... with one driver.
+mem_phase() {	# label type opts names...
+	local label=$1 type=$2 opts=$3 cb bb ns files bytes errors
+	shift 3
+	sfbench drop
+	eval "$(sfbench mem)"; cb=$cached; bb=$buffers
+	mount_set "$label" "$type" "$opts" "$@"
+	eval "$(sfbench readall /mnt/"$label"/*)"
+	eval "$(sfbench mem)"
+	echo "MEM label=$label n=$# cached=$((cached - cb)) buffers=$((buffers - bb)) ns=$ns files=$files bytes=$bytes errors=$errors"
+	if [ "$type" = sharefs ]; then
+		local k line=
+		for k in shared_inodes members resident_bytes saved_bytes; do
+			line="$line $k=$(cat /sys/fs/sharefs/$k)"
+		done
+		echo "STAT label=$label$line"
+		[ -n "${SHOW_STAT:-}" ] && sharefs-stat
+	fi
+	umount_set "$label"
+}
+
+# One timed operation; prints SPEED op=OP label=LABEL ns=...
+timed() {	# op label sfbench-args...
+	local op=$1 label=$2 ns
+	shift 2
+	eval "$(sfbench "$@" | sed 's/ .*//')"
+	echo "SPEED op=$op label=$label ns=$ns"
+}
+
+# Read-speed runs on the big file and the base tree, with each driver
+# mounted side by side (own loop devices over the same image).
+speed_runs() {	# runs big-image tree-image labels...
+	local runs=$1 big=$2 tree=$3 r l f
+	shift 3
+	r=1
+	while [ $r -le "$runs" ]; do
+		for l in "$@"; do
+			f=/mnt/$l/$big/big.bin
+			sfbench drop
+			timed seq-cold "$l" seq "$f"
+			timed seq-warm "$l" seq "$f"
+			sfbench drop
+			timed rand-cold "$l" rand "$f" 256
+			sfbench seq "$f" > /dev/null
+			timed rand-warm "$l" rand "$f" 16384
+			sfbench drop
+			timed mmap-cold "$l" mmap "$f"
+			timed mmap-warm "$l" mmap "$f"
+			sfbench drop
+			timed walk-cold "$l" walk "/mnt/$l/$tree"
+			timed walk-warm "$l" walk "/mnt/$l/$tree"
+		done
+		r=$((r + 1))
+	done
+}
+
+# Mount time of image NAME: cold caches, one mount(2) each.
+mount_runs() {	# runs name label:type:opts...
+	local runs=$1 name=$2 r spec l t o
+	shift 2
+	r=1
+	while [ $r -le "$runs" ]; do
+		for spec in "$@"; do
+			l=${spec%%:*}; t=${spec#*:}; o=${t#*:}; t=${t%%:*}
+			mkdir -p "/mnt/m$l"
+			sfbench drop
+			eval "$(sfbench mount "$t" "$(dev_of "m$l" "$name")" "/mnt/m$l" "ro${o:+,$o}")"
+			echo "SPEED op=mount label=$l ns=$ns"
+			umount "/mnt/m$l"
+		done
+		r=$((r + 1))
+	done
+}
+
+# "Second container start": read all of B after all of A.
+second_runs() {	# runs a b label:type:opts...
+	local runs=$1 a=$2 b=$3 r spec l t o ta
+	shift 3
+	r=1
+	while [ $r -le "$runs" ]; do
+		for spec in "$@"; do
+			l=${spec%%:*}; t=${spec#*:}; o=${t#*:}; t=${t%%:*}
+			sfbench drop
+			mount_set "s$l" "$t" "$o" "$a" "$b"
+			eval "$(sfbench readall "/mnt/s$l/$a")"; ta=$ns
+			eval "$(sfbench readall "/mnt/s$l/$b")"
+			echo "SECOND label=$l a_ns=$ta b_ns=$ns"
+			umount_set "s$l"
+		done
+		r=$((r + 1))
+	done
+}
