@@ -188,6 +188,10 @@ derive c-inline basic;	img c-inline inode /dir/sub/deep.txt size 4000
 mkfs.erofs --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
 	--chunksize=4096 "$out/c-chunk.img" "$(tree basic)" > /dev/null
 img c-chunk chunk /dir/big 3 0x7ffffff0
+# xattrs the long fuzz run found wrong errnos on (now EUCLEAN): an ACL
+# entry renamed to security. with no suffix, and an ACL with a bogus tag
+derive c-xattrname e15-default;	img c-xattrname acl index 6
+derive c-acl e15-default;	img c-acl acl tag 0
 # data blocks missing: the superblock says (and the device has) 2 blocks,
 # the metadata fits in block 0, dir/big's data is gone
 derive c-truncdata basic; img c-truncdata set blocks 2

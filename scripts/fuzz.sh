@@ -91,7 +91,7 @@ for tag in $kernels; do
 			set -- $line
 			ran=$((ran + $3)) mounted=$((mounted + $7))
 			refused=$((refused + $9)) clean=$((clean + ${13}))
-			unexpected=$((unexpected + ${17}))
+			unexpected=$((unexpected + ${16}))
 			grep -a 'unexpected' "$out.out" | grep -v '^# fuzz:' >> "$fz/unexpected-$tag.log" || true
 			start=$((start + n))
 			continue

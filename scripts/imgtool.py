@@ -5,6 +5,7 @@ usage: imgtool.py IMAGE show
        imgtool.py IMAGE set FIELD VALUE [--keep-csum]
        imgtool.py IMAGE flip OFFSET      (xor one byte with 0xff)
        imgtool.py IMAGE fixcsum
+       imgtool.py IMAGE acl index|tag VALUE   (first POSIX ACL xattr)
        imgtool.py IMAGE ls PATH          (an inode and its dirents)
        imgtool.py IMAGE inode PATH IFIELD VALUE
        imgtool.py IMAGE dirent DIR NAME DFIELD VALUE
@@ -186,6 +187,27 @@ def stat_isdir(mode):
     return mode & 0o170000 == 0o040000
 
 
+def acl_entry(img, field, value):
+    """Change the first system.posix_acl_access xattr entry: 'index' sets
+    its name index, 'tag' the tag of its first ACL entry."""
+    # entry header: name_len 0, index 2, value size; the value starts with
+    # version 2 and a first entry of tag ACL_USER_OBJ (1)
+    i = 0
+    while True:
+        i = img.find(b'\x00\x02', i)
+        if i < 0:
+            sys.exit('imgtool: no POSIX ACL xattr in the image')
+        if img[i + 4:i + 10] == b'\x02\x00\x00\x00\x01\x00':
+            break
+        i += 1
+    if field == 'index':
+        img[i + 1] = value
+    elif field == 'tag':
+        img[i + 8] = value
+    else:
+        sys.exit(f'imgtool: acl: unknown field {field}')
+
+
 def main():
     path, cmd, *args = sys.argv[1:]
     img = bytearray(open(path, 'rb').read())
@@ -202,6 +224,9 @@ def main():
         img[int(args[0], 0)] ^= 0xff
     elif cmd == 'fixcsum':
         fixcsum(img)
+    elif cmd == 'acl':
+        acl_entry(img, args[0], int(args[1], 0))
+        fixcsum(img)	# the entry may lie in the checksummed block
     elif not mutate(img, cmd, args):
         return
     open(path, 'wb').write(img)

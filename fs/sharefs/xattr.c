@@ -232,6 +232,7 @@ static int sharefs_xattr_list_one(struct sharefs_xattr_iter *it,
 	const char *infix, *prefix;
 	size_t total;
 	char *out;
+	bool acl;
 	u8 base;
 	int err;
 
@@ -239,6 +240,19 @@ static int sharefs_xattr_list_one(struct sharefs_xattr_iter *it,
 				    &infix_len);
 	if (err)
 		return err;
+	/*
+	 * The two ACL names are whole; user., trusted. and security. names
+	 * need a suffix.  Anything else would list a name that getxattr()
+	 * cannot take.
+	 */
+	acl = base == SHAREFS_XATTR_INDEX_POSIX_ACL_ACCESS ||
+	      base == SHAREFS_XATTR_INDEX_POSIX_ACL_DEFAULT;
+	if (acl != !(infix_len + e->e_name_len)) {
+		sharefs_err(sb, "bogus xattr name (index %u, %u bytes) @ nid %llu",
+			    e->e_name_index, infix_len + e->e_name_len,
+			    SHAREFS_I(it->inode)->nid);
+		return -EFSCORRUPTED;
+	}
 	prefix = sharefs_xattr_list_prefix(li->dentry, base);
 	if (!prefix)
 		return 0;
@@ -345,6 +359,12 @@ struct posix_acl *sharefs_get_acl(struct inode *inode, int type, bool rcu)
 	else
 		acl = posix_acl_from_xattr(&init_user_ns, value, size);
 	kfree(value);
+	/* the value is on disk: one that does not parse is corrupt metadata */
+	if (acl == ERR_PTR(-EINVAL)) {
+		sharefs_err(inode->i_sb, "malformed POSIX ACL @ nid %llu",
+			    SHAREFS_I(inode)->nid);
+		acl = ERR_PTR(-EFSCORRUPTED);
+	}
 	return acl;
 }
 

@@ -78,6 +78,14 @@ FIXTURE_VARIANT_ADD(bad, huge_xattr_icount) {
 	.image = "c-xattr", .op = OP_LISTXATTR, .path = "/small.txt",
 	.err = { EUCLEAN },
 };
+FIXTURE_VARIANT_ADD(bad, xattr_name_without_suffix) {
+	.image = "c-xattrname", .op = OP_LISTXATTR, .path = "/acl",
+	.err = { EUCLEAN },
+};
+FIXTURE_VARIANT_ADD(bad, acl_value_malformed) {
+	.image = "c-acl", .op = OP_LISTXATTR, .path = "/acl",
+	.err = { EUCLEAN },
+};
 FIXTURE_VARIANT_ADD(bad, inline_tail_crosses_block) {
 	.image = "c-inline", .op = OP_READ, .path = "/dir/sub/deep.txt",
 	.err = { EUCLEAN, EIO },	/* EIO: through the page cache */
