@@ -57,7 +57,7 @@ fi
 
 "$top/scripts/build-images.sh"
 
-BAD='BUG:|WARNING:|Oops|Call Trace|Busy inodes|Kernel panic|general protection fault|UBSAN:|KASAN:|list_(add|del) corruption|hung_task|soft lockup'
+BAD=$KERNEL_BAD
 log "seed $seed, $count mutants a kernel, $per a boot, kernels: $kernels"
 summary=()
 failures=0

@@ -52,3 +52,7 @@ sid_chroot_run() {
 
 # The kernel tags we test, in order; scripts/kernels.sh resolves each one.
 KERNEL_TAGS="6.1 6.12 sid"
+
+# Kernel log lines that fail a VM run (scripts/vm/ktap-count.py has the same
+# list for the suite).
+KERNEL_BAD='BUG:|kernel BUG|WARNING:|Oops|Call Trace|Busy inodes|Kernel panic|general protection fault|UBSAN:|KASAN:|list_(add|del) corruption|possible circular locking|hung_task|soft lockup'
