@@ -400,7 +400,9 @@ static int sharefs_file_open(struct inode *inode, struct file *file)
 	if (err)
 		return err;
 	file->f_mode |= FMODE_CAN_ODIRECT;
-	sharefs_share_note_open(inode);
+	err = sharefs_share_join(inode, file);
+	if (err)
+		return err;
 	return generic_file_open(inode, file);
 }
 

@@ -235,9 +235,6 @@ struct inode *sharefs_iget(struct super_block *sb, u64 nid)
 		return inode;
 
 	err = sharefs_fill_inode(inode);
-	/* a file with a fingerprint joins its shared page cache */
-	if (!err)
-		err = sharefs_share_attach(inode);
 	if (err) {
 		iget_failed(inode);
 		return ERR_PTR(err);

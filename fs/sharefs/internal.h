@@ -105,7 +105,7 @@ struct sharefs_inode {
 	struct list_head share_link;	/* in share->members, RCU */
 	struct list_head sb_link;	/* in sbi->share_members */
 	bool share_linked;		/* on share->members */
-	bool share_used;		/* opened once: counts as a user */
+	bool share_decided;		/* first open done: i_mapping is final */
 	struct inode vfs_inode;
 };
 
@@ -246,10 +246,9 @@ struct sharefs_shared {
 	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
 	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
 	u8 blkbits;			/* the members' block size */
-	spinlock_t lock;		/* protects members, nr_members, users */
+	spinlock_t lock;		/* protects members, nr_members */
 	struct list_head members;	/* sharefs_inode.share_link, RCU */
 	unsigned int nr_members;
-	unsigned int users;		/* members opened at least once */
 	struct list_head all;		/* on the list of all shared inodes */
 };
 
@@ -266,9 +265,8 @@ void sharefs_share_exit(void);
 void sharefs_share_init_sbi(struct sharefs_sb_info *sbi);
 void sharefs_share_fill_super(struct super_block *sb);
 void sharefs_share_kill_sb(struct super_block *sb);
-int sharefs_share_attach(struct inode *inode);
 void sharefs_share_detach(struct inode *inode);
-void sharefs_share_note_open(struct inode *inode);
+int sharefs_share_join(struct inode *inode, struct file *file);
 bool sharefs_is_shared_inode(const struct inode *inode);
 struct inode *sharefs_share_source(struct inode *shared);
 void sharefs_share_stats_global(struct sharefs_share_stats *st);

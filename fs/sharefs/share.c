@@ -3,8 +3,8 @@
  * share.c - one page cache for every file with the same content.
  *
  * Every regular file whose image gives it a content fingerprint (the xattr
- * trusted.fingerprint, or the one the superblock's ishare pointer names) is
- * a *member* of a *shared inode*: an anonymous inode on an internal
+ * trusted.fingerprint, or the one the superblock's ishare pointer names)
+ * becomes, at its first open, a *member* of a *shared inode*: an anonymous inode on an internal
  * pseudo-mount, one per (domain, SHA-256 digest).  The member's i_mapping
  * points at the shared inode's address_space, so read(), mmap faults,
  * splice, readahead, fadvise and mincore all work on the one page cache
@@ -94,7 +94,6 @@ static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
 	INIT_LIST_HEAD(&sh->members);
 	INIT_LIST_HEAD(&sh->all);
 	sh->nr_members = 0;
-	sh->users = 0;
 	return &sh->vfs_inode;
 }
 
@@ -416,12 +415,8 @@ void sharefs_share_init_sbi(struct sharefs_sb_info *sbi)
 	atomic_long_set(&sbi->share_mismatches, 0);
 }
 
-/*
- * Called while a regular file's inode is being set up (I_NEW), after its
- * on-disk inode was read: make it a member of its shared inode if it has a
- * fingerprint and its mount shares.
- */
-int sharefs_share_attach(struct inode *inode)
+/* Make @inode a member of its shared inode if it has a fingerprint. */
+static int sharefs_share_attach(struct inode *inode)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
 	struct sharefs_inode *si = SHAREFS_I(inode);
@@ -443,7 +438,12 @@ int sharefs_share_attach(struct inode *inode)
 	sharefs_share_adopt_ra(shared->i_sb, inode->i_sb);
 	sh = SHAREFS_SHARED(shared);
 	si->share = sh;
-	inode->i_mapping = shared->i_mapping;
+	/*
+	 * Nothing has read through i_data: this is the first open, and open
+	 * is the only way to a regular file's pages.  Openers that already
+	 * have their f_mapping take the new one in sharefs_share_join().
+	 */
+	WRITE_ONCE(inode->i_mapping, shared->i_mapping);
 	spin_lock(&sh->lock);
 	list_add_tail_rcu(&si->share_link, &sh->members);
 	si->share_linked = true;
@@ -469,8 +469,6 @@ static bool sharefs_share_unlink(struct sharefs_inode *si)
 		list_del_rcu(&si->share_link);
 		si->share_linked = false;
 		sh->nr_members--;
-		if (si->share_used)
-			sh->users--;
 	}
 	spin_unlock(&sh->lock);
 	return linked;
@@ -500,20 +498,36 @@ void sharefs_share_detach(struct inode *inode)
 	iput(&sh->vfs_inode);
 }
 
-/* A member was opened: it now counts as a user of the shared cache. */
-void sharefs_share_note_open(struct inode *inode)
+/*
+ * A regular file is being opened: on its first open, join its shared inode
+ * (if it has a fingerprint and its mount shares), then read through
+ * whichever page cache it ended up with.
+ *
+ * Joining waits for the first open, not lookup, so that walks which only
+ * stat files (find, ls -l, du, a container runtime unpacking layers) never
+ * read fingerprints, and files that are never read never join, never count
+ * in the counters and are evicted without an SRCU grace period.
+ *
+ * do_dentry_open() set file->f_mapping from i_mapping before calling us,
+ * so set it again.  The decision is taken once, under the inode lock; a
+ * failure (a corrupt xattr area) leaves it open for the next opener.
+ */
+int sharefs_share_join(struct inode *inode, struct file *file)
 {
 	struct sharefs_inode *si = SHAREFS_I(inode);
-	struct sharefs_shared *sh = si->share;
+	int err = 0;
 
-	if (!sh || READ_ONCE(si->share_used))
-		return;
-	spin_lock(&sh->lock);
-	if (!si->share_used && si->share_linked) {
-		si->share_used = true;
-		sh->users++;
+	if (!smp_load_acquire(&si->share_decided)) {
+		inode_lock(inode);
+		if (!si->share_decided) {
+			err = sharefs_share_attach(inode);
+			if (!err)
+				smp_store_release(&si->share_decided, true);
+		}
+		inode_unlock(inode);
 	}
-	spin_unlock(&sh->lock);
+	file->f_mapping = READ_ONCE(inode->i_mapping);
+	return err;
 }
 
 /*
@@ -553,14 +567,14 @@ static void sharefs_shared_account(struct sharefs_shared *sh,
 				   struct sharefs_share_stats *st)
 {
 	unsigned long pages = READ_ONCE(sh->vfs_inode.i_data.nrpages);
-	unsigned int users = READ_ONCE(sh->users);
+	unsigned int members = READ_ONCE(sh->nr_members);
 
 	st->shared_inodes++;
-	st->members += READ_ONCE(sh->nr_members);
+	st->members += members;
 	st->resident_bytes += (u64)pages << PAGE_SHIFT;
-	/* every user after the first would have cached its own copy */
-	if (users > 1)
-		st->saved_bytes += ((u64)pages << PAGE_SHIFT) * (users - 1);
+	/* every member after the first would have cached its own copy */
+	if (members > 1)
+		st->saved_bytes += ((u64)pages << PAGE_SHIFT) * (members - 1);
 }
 
 /* Counters over all shared inodes. */
@@ -577,7 +591,7 @@ void sharefs_share_stats_global(struct sharefs_share_stats *st)
 
 /*
  * Counters of one mount.  A shared inode's saving is split evenly between
- * its users, so the mounts' saved_bytes add up to the global figure.
+ * its members, so the mounts' saved_bytes add up to the global figure.
  */
 void sharefs_share_stats_sb(struct super_block *sb,
 			    struct sharefs_share_stats *st)
@@ -592,14 +606,12 @@ void sharefs_share_stats_sb(struct super_block *sb,
 		struct sharefs_shared *sh = si->share;
 		u64 bytes = (u64)READ_ONCE(sh->vfs_inode.i_data.nrpages)
 				<< PAGE_SHIFT;
-		unsigned int users = READ_ONCE(sh->users);
+		unsigned int members = READ_ONCE(sh->nr_members);
 
 		st->members++;
-		if (!READ_ONCE(si->share_used))
-			continue;
 		st->resident_bytes += bytes;
-		if (users > 1)
-			st->saved_bytes += div_u64(bytes * (users - 1), users);
+		if (members > 1)
+			st->saved_bytes += div_u64(bytes * (members - 1), members);
 	}
 	spin_unlock(&sbi->share_lock);
 }

@@ -28,6 +28,7 @@
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,7 +211,7 @@ static const char *mount_source(const char *dir)
 
 	if (!f)
 		return NULL;
-	while (fgets(line, sizeof(line), f))
+	while (!found && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%255s %255s", dev, mnt) == 2 &&
 		    !strcmp(mnt, dir))
 			found = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
@@ -462,6 +463,118 @@ TEST_F(two, counters)
 	EXPECT_GE(sysfs_num(p), BIG_SIZE / 2);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/members", dev);
 	EXPECT_GE(sysfs_num(p), 1);
+}
+
+/* this mount's own counter, NAME under /sys/fs/sharefs/<dev>/ */
+static long mount_num(const char *dir, const char *name)
+{
+	char p[512];
+	const char *dev = mount_source(dir);
+
+	if (!dev)
+		return -1;
+	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/%s", dev, name);
+	return sysfs_num(p);
+}
+
+/*
+ * Files join their shared inode at first open, not at lookup: stat and
+ * xattr reads leave the counters alone, the first open counts.
+ */
+TEST_F(two, stat_does_not_join)
+{
+	struct stat st;
+	char buf[64];
+
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=lazy", "share-b", "domain=lazy"));
+	ASSERT_EQ(0, lstat(path_in(self->a, BIG_A), &st));
+	ASSERT_EQ(BIG_SIZE, st.st_size);
+	ASSERT_LT(0, lgetxattr(path_in(self->a, BIG_A), "trusted.fingerprint",
+			       buf, sizeof(buf)));
+	EXPECT_EQ(0, mount_num(self->a, "members"));
+	EXPECT_EQ(0, mount_num(self->b, "members"));
+	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(1, mount_num(self->a, "members"));
+	/* B's copy joins when it is opened, and finds A's pages */
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
+	EXPECT_EQ(1, mount_num(self->b, "members"));
+}
+
+struct opener {
+	pthread_barrier_t *go;
+	const char *path;
+	const char *ref;
+	long errors;
+};
+
+/* wait for the others, then open and read the whole file once */
+static void *opener_fn(void *arg)
+{
+	struct opener *o = arg;
+	static __thread char buf[1 << 16];
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	pthread_barrier_wait(o->go);
+	fd = open(o->path, O_RDONLY);
+	if (fd < 0) {
+		o->errors++;
+		return NULL;
+	}
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		if (memcmp(buf, o->ref + off, n))
+			o->errors++;
+		off += n;
+	}
+	if (n < 0 || off != BIG_SIZE)
+		o->errors++;
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Many first opens of the same content through two mounts at once: every
+ * reader gets the right bytes, each file joins once, and both end up on
+ * one page cache.
+ */
+TEST_F(two, racing_first_opens)
+{
+	enum { N = 8 };
+	struct opener o[N];
+	pthread_barrier_t go;
+	pthread_t t[N];
+	long pages = 0;
+	size_t len;
+	char *ref;
+	char c[256], pa[512], pb[512];
+
+	/* the reference bytes through a mount of their own, no sharing */
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare", c, sizeof(c)));
+	ref = slurp(path_in(c, BIG_A), &len);
+	EXPECT_EQ(0, sfs_umount(c));
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ((size_t)BIG_SIZE, len);
+	ASSERT_EQ(0, mount2(self, "share-a", "domain=race", "share-b", "domain=race"));
+	/* path_in()'s buffers are reused: the threads get their own */
+	snprintf(pa, sizeof(pa), "%s/%s", self->a, BIG_A);
+	snprintf(pb, sizeof(pb), "%s/%s", self->b, BIG_B);
+	drop_caches();
+	pthread_barrier_init(&go, NULL, N);
+	for (int i = 0; i < N; i++) {
+		o[i] = (struct opener){ &go, i & 1 ? pb : pa, ref, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, opener_fn, &o[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, o[i].errors);
+	}
+	pthread_barrier_destroy(&go);
+	free(ref);
+	EXPECT_EQ(1, mount_num(self->a, "members"));
+	EXPECT_EQ(1, mount_num(self->b, "members"));
+	EXPECT_EQ(BIG_SIZE / 4096,
+		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
 }
 
 /* ---- lifetime -------------------------------------------------------------- */
