@@ -106,6 +106,8 @@ struct sharefs_inode {
 	struct list_head sb_link;	/* in sbi->share_members */
 	bool share_linked;		/* on share->members */
 	bool share_decided;		/* first open done: i_mapping is final */
+	bool share_free_later;		/* left on its own: free after SRCU */
+	struct rcu_head share_rcu;	/* for that deferred free */
 	struct inode vfs_inode;
 };
 
@@ -267,6 +269,7 @@ void sharefs_share_fill_super(struct super_block *sb);
 void sharefs_share_kill_sb(struct super_block *sb);
 void sharefs_share_detach(struct inode *inode);
 int sharefs_share_join(struct inode *inode, struct file *file);
+bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free);
 bool sharefs_is_shared_inode(const struct inode *inode);
 struct inode *sharefs_share_source(struct inode *shared);
 void sharefs_share_stats_global(struct sharefs_share_stats *st);

@@ -21,11 +21,13 @@
  *   PINNING RULE.  A member may be used as a data source only inside a
  *   sharefs_share_srcu read section, and only if it was found on its shared
  *   inode's member list inside that section.  A member is unlinked from
- *   that list (under shared->lock) and then synchronize_srcu() runs before
- *   the member inode can be freed or its superblock torn down.  At umount
- *   all members of the superblock are unlinked first and one grace period
- *   covers them all (sharefs_share_kill_sb()); a lone eviction waits for its
- *   own grace period.  Readers therefore never see a freed member, umount
+ *   that list (under shared->lock), and an SRCU grace period passes before
+ *   its memory is freed or its superblock torn down.  At umount all
+ *   members of the superblock are unlinked first and one synchronize_srcu()
+ *   covers them all, and any member that left earlier (sharefs_share_kill_sb());
+ *   a lone eviction (reclaim, drop_caches) does not wait: its inode is
+ *   freed by call_srcu() (sharefs_share_free_later()).  Readers therefore
+ *   never see a freed member, eviction never blocks on readers, umount
  *   never waits on another mount's readers beyond one grace period, and it
  *   leaves no inode references behind.  Bios outlive the read section, so
  *   umount also drains the reads already issued to its device before the
@@ -484,18 +486,32 @@ void sharefs_share_detach(struct inode *inode)
 	if (!sh)
 		return;
 	/*
-	 * Unlinked already if its superblock is going away.  A lone eviction
-	 * (reclaim, drop_caches) waits for an expedited grace period: there
-	 * is one wait per inode here, not one per umount.
+	 * Unlinked already if its superblock is going away (kill_sb waited
+	 * for the readers).  Otherwise a reader may still be using this
+	 * member as its data source: free its memory after a grace period.
+	 * Nothing else of the member goes before that: the reader needs its
+	 * layout fields and superblock, not its own mapping or pages.
 	 */
 	if (sharefs_share_unlink(si))
-		synchronize_srcu_expedited(&sharefs_share_srcu);
+		si->share_free_later = true;
 	spin_lock(&sbi->share_lock);
 	list_del(&si->sb_link);
 	spin_unlock(&sbi->share_lock);
 	inode->i_mapping = &inode->i_data;
 	si->share = NULL;
 	iput(&sh->vfs_inode);
+}
+
+/*
+ * ->free_inode of a member, in RCU callback context: true if it left its
+ * shared inode on its own, and @free will run after an SRCU grace period.
+ */
+bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free)
+{
+	if (!si->share_free_later)
+		return false;
+	call_srcu(&sharefs_share_srcu, &si->share_rcu, free);
+	return true;
 }
 
 /*
@@ -548,16 +564,15 @@ void sharefs_share_kill_sb(struct super_block *sb)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
 	struct sharefs_inode *si;
-	bool any = false;
 
 	if (!sbi || !sbi->share_ever)
 		return;
 	spin_lock(&sbi->share_lock);
 	list_for_each_entry(si, &sbi->share_members, sb_link)
-		any |= sharefs_share_unlink(si);
+		sharefs_share_unlink(si);
 	spin_unlock(&sbi->share_lock);
-	if (any)
-		synchronize_srcu(&sharefs_share_srcu);
+	/* also for members evicted earlier, whose readers did not wait */
+	synchronize_srcu(&sharefs_share_srcu);
 	sharefs_bdev_drain(sb->s_bdev);
 }
 
@@ -660,8 +675,12 @@ void sharefs_share_exit(void)
 {
 	kern_unmount(sharefs_pseudo_mnt);
 	sharefs_pseudo_mnt = NULL;
-	/* free_inode runs after an RCU grace period */
+	/*
+	 * free_inode runs after an RCU grace period, and a member's may hand
+	 * it on to SRCU: wait for both before the caches go.
+	 */
 	rcu_barrier();
+	srcu_barrier(&sharefs_share_srcu);
 	kmem_cache_destroy(sharefs_shared_cachep);
 	cleanup_srcu_struct(&sharefs_share_srcu);
 }

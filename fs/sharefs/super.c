@@ -207,9 +207,19 @@ static struct inode *sharefs_alloc_inode(struct super_block *sb)
 	return &si->vfs_inode;
 }
 
+static void sharefs_free_inode_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(sharefs_inode_cachep,
+			container_of(head, struct sharefs_inode, share_rcu));
+}
+
 static void sharefs_free_inode(struct inode *inode)
 {
-	kmem_cache_free(sharefs_inode_cachep, SHAREFS_I(inode));
+	struct sharefs_inode *si = SHAREFS_I(inode);
+
+	/* a member may still be another mount's data source (share.c) */
+	if (!sharefs_share_free_later(si, sharefs_free_inode_rcu))
+		kmem_cache_free(sharefs_inode_cachep, si);
 }
 
 /*
@@ -486,8 +496,8 @@ static void __exit sharefs_exit(void)
 {
 	unregister_filesystem(&sharefs_fs_type);
 	sharefs_sysfs_exit();
+	/* waits for the inodes' RCU and SRCU frees too */
 	sharefs_share_exit();
-	rcu_barrier();		/* inodes are freed after an RCU grace period */
 	kmem_cache_destroy(sharefs_inode_cachep);
 }
 

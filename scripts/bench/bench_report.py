@@ -16,6 +16,7 @@ OPS = [('seq-cold', 'sequential read, 32 MiB file, cold'),
        ('mmap-warm', 'mmap page faults, 32 MiB file, warm'),
        ('walk-cold', 'find+lstat walk of usr/share, cold'),
        ('walk-warm', 'find+lstat walk of usr/share, warm'),
+       ('evict', 'drop_caches after reading all of usr/share'),
        ('mount', 'mount(2) of the base image, cold')]
 
 

@@ -12,6 +12,8 @@
  *   sfbench mmap FILE             fault in every page of a mapping of FILE
  *   sfbench walk DIR              lstat every entry under DIR
  *   sfbench mount TYPE DEV DIR OPTS   time mount(2) (read-only)
+ *   sfbench evict                 time dropping page cache, dentries and
+ *                                 inodes (after a sync, not timed)
  *
  * and the set-up helpers, which print no timing:
  *
@@ -244,14 +246,19 @@ static int cmd_mem(void)
 	return 0;
 }
 
-static int cmd_drop(void)
+/* Drop the caches; with @timed, print how long the write took. */
+static int cmd_drop(int timed)
 {
+	unsigned long long t0;
 	int fd;
 
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	t0 = now_ns();
 	if (fd < 0 || write(fd, "3", 1) != 1)
 		fail("write", "/proc/sys/vm/drop_caches");
+	if (timed)
+		printf("ns=%llu\n", now_ns() - t0);
 	close(fd);
 	return 0;
 }
@@ -260,7 +267,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: sfbench readall|walk DIR... | seq|mmap FILE | "
 		"rand FILE COUNT | mount TYPE DEV DIR OPTS | "
-		"loop FILE OFFSET SIZE | mem | drop\n");
+		"loop FILE OFFSET SIZE | mem | drop | evict\n");
 	return 2;
 }
 
@@ -288,6 +295,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "mem"))
 		return cmd_mem();
 	if (!strcmp(cmd, "drop"))
-		return cmd_drop();
+		return cmd_drop(0);
+	if (!strcmp(cmd, "evict"))
+		return cmd_drop(1);
 	return usage();
 }

@@ -89,6 +89,9 @@ speed_runs() {	# runs big-image tree-image labels...
 			sfbench drop
 			timed walk-cold "$l" walk "/mnt/$l/$tree"
 			timed walk-warm "$l" walk "/mnt/$l/$tree"
+			# every file opened and read: then evict them all
+			sfbench readall "/mnt/$l/$tree" > /dev/null
+			timed evict "$l" evict
 		done
 		r=$((r + 1))
 	done

@@ -680,6 +680,49 @@ TEST(umount_source_mid_read)
 	free(ref);
 }
 
+/*
+ * Evict the members again and again (drop_caches) while another mount
+ * reads the same content through them: eviction does not wait for the
+ * reader (the member is freed after an SRCU grace period, share.c), and
+ * the reader never sees an error or wrong data.
+ */
+TEST(evict_source_mid_read)
+{
+	char a[256], b[256], pa[512], pb[512];
+	struct reader r = { 0 };
+	pthread_t t;
+	size_t len;
+	char *ref;
+	int i, evicted = 0;
+
+	SFS_REQUIRE_SHAREFS(_metadata);
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=evict", a, sizeof(a)));
+	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=evict", b, sizeof(b)));
+	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
+	snprintf(pb, sizeof(pb), "%s/%s", b, BIG_B);
+	ASSERT_EQ(BIG_SIZE, read_all(pa));	/* A's member is the source */
+	ref = slurp(pb, &len);
+	ASSERT_NE(NULL, ref);
+	r.path = pb;
+	r.ref = ref;
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
+	for (i = 0; i < 20; i++) {
+		drop_caches();			/* evicts whatever is unused */
+		evicted += mount_num(a, "members") == 0;
+		EXPECT_EQ(BIG_SIZE, read_all(pa));	/* A joins again */
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%ld rounds, A's member evicted %d times", r.rounds, evicted);
+	EXPECT_GT(evicted, 0);
+	EXPECT_GT(r.rounds, 1);
+	EXPECT_EQ(0, r.errors);
+	EXPECT_EQ(0, r.mismatches);
+	EXPECT_EQ(0, sfs_umount(a));
+	EXPECT_EQ(0, sfs_umount(b));
+	free(ref);
+}
+
 #define CHURN_MOUNTS	4
 #define CHURN_SECONDS	6
 
