@@ -143,12 +143,6 @@ static inline void sharefs_iomap_readahead(struct readahead_control *rac,
 #endif
 }
 
-/* 6.18 renamed generic_delete_inode() ("evict at the last iput") */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
-#define sharefs_drop_inode_at_last_iput	inode_just_drop
-#else
-#define sharefs_drop_inode_at_last_iput	generic_delete_inode
-#endif
 
 /*
  * Wait until every request already issued to @bdev has completed, by

@@ -33,16 +33,21 @@
  *   umount also drains the reads already issued to its device before the
  *   device is closed.
  *
- * Read sections allocate memory (bios, folios, metadata pages) while a
- * member eviction in the inode shrinker may be waiting for them in
- * synchronize_srcu(): the sections run under memalloc_nofs_save() so that
- * their allocations never recurse into filesystem reclaim.
+ * Read sections allocate memory (bios, folios, metadata pages) and may
+ * enter reclaim, which may evict members: that is safe because eviction
+ * never waits for a grace period.  Only kill_sb does, and reclaim never
+ * blocks on a superblock being torn down (it only trylocks s_umount).
  *
- * Lifetime.  Each member holds a reference on its shared inode; the shared
- * inode is evicted (drop_inode = generic_delete_inode) with its last member,
- * taking its pages with it.  Open files and mappings pin their member, so
- * they pin the shared inode too.  Shared pages are ordinary page cache on
- * the LRU: reclaim and drop_caches free them as usual.
+ * Lifetime.  Each member holds a reference on its shared inode; open files
+ * and mappings pin their member, so they pin the shared inode too.  After
+ * its last member the shared inode stays cached with its pages, like any
+ * closed file's inode: the VFS keeps an inode with page cache off the
+ * inode shrinker's list until page reclaim has emptied it.  Members
+ * themselves have no pages of their own, so the inode shrinker takes them
+ * early; were the shared inode evicted with them, its pages would go
+ * earlier than a plain file's.  A member that joins again finds the pages.
+ * Shared pages are ordinary page cache on the LRU: reclaim and drop_caches
+ * free them as usual, and the empty shared inode after them.
  *
  * Safety.  The digest picks a hash bucket through xxh64; equality compares
  * the full digest and the domain.  A member whose size differs from its
@@ -53,7 +58,6 @@
 #include <linux/backing-dev.h>
 #include <linux/mount.h>
 #include <linux/fs_context.h>
-#include <linux/sched/mm.h>
 #include <linux/srcu.h>
 #include <linux/xxhash.h>
 #include "internal.h"
@@ -108,7 +112,7 @@ static void sharefs_shared_evict_inode(struct inode *inode)
 {
 	struct sharefs_shared *sh = SHAREFS_SHARED(inode);
 
-	/* the last member is gone: nothing can reach these pages any more */
+	/* no member, pages reclaimed, or the module is going away */
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
 	spin_lock(&sharefs_shared_list_lock);
@@ -120,7 +124,7 @@ static const struct super_operations sharefs_pseudo_sops = {
 	.alloc_inode	= sharefs_shared_alloc_inode,
 	.free_inode	= sharefs_shared_free_inode,
 	.evict_inode	= sharefs_shared_evict_inode,
-	.drop_inode	= sharefs_drop_inode_at_last_iput,
+	/* default drop_inode: cached after the last iput, see "Lifetime" */
 	.statfs		= simple_statfs,
 };
 
@@ -195,23 +199,19 @@ struct inode *sharefs_share_source(struct inode *shared)
 
 static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 {
-	unsigned int nofs = memalloc_nofs_save();
 	int idx = srcu_read_lock(&sharefs_share_srcu);
 	int ret = sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
 
 	srcu_read_unlock(&sharefs_share_srcu, idx);
-	memalloc_nofs_restore(nofs);
 	return ret;
 }
 
 static void sharefs_shared_readahead(struct readahead_control *rac)
 {
-	unsigned int nofs = memalloc_nofs_save();
 	int idx = srcu_read_lock(&sharefs_share_srcu);
 
 	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
 	srcu_read_unlock(&sharefs_share_srcu, idx);
-	memalloc_nofs_restore(nofs);
 }
 
 static const struct address_space_operations sharefs_shared_aops = {

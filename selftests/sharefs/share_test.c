@@ -580,9 +580,10 @@ TEST_F(two, racing_first_opens)
 /* ---- lifetime -------------------------------------------------------------- */
 
 /*
- * Members leave their shared inodes when they are evicted, and a shared
- * inode dies with its last member: once both mounts are gone the global
- * counters are back to zero, the pages gone with them.
+ * Members leave their shared inodes when they are evicted.  A shared inode
+ * outlives its last member while it has pages, like a closed file's inode,
+ * and goes when reclaim has taken them: once both mounts are gone and the
+ * caches dropped, the global counters are back where they were.
  */
 TEST(shared_inode_dies_with_last_member)
 {
@@ -590,6 +591,7 @@ TEST(shared_inode_dies_with_last_member)
 	long shared0, members0;
 
 	SFS_REQUIRE_SHAREFS(_metadata);
+	drop_caches();	/* earlier tests' shared inodes, cached without members */
 	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
 	members0 = sysfs_num("/sys/fs/sharefs/members");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
@@ -603,9 +605,57 @@ TEST(shared_inode_dies_with_last_member)
 	drop_caches();
 	EXPECT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
 	EXPECT_EQ(0, sfs_umount(b));
-	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
 	EXPECT_EQ(members0, sysfs_num("/sys/fs/sharefs/members"));
+	/* no member left, the pages stay cached until reclaim */
+	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
+	drop_caches();
+	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
 	EXPECT_EQ(0, sysfs_num("/sys/fs/sharefs/resident_bytes"));
+}
+
+static void drop_slab(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "2", 1) != 1)
+			perror("drop_caches");
+		close(fd);
+	}
+}
+
+/*
+ * Reclaiming inodes alone (drop_caches 2: dentries and inodes) leaves a
+ * closed file's page cache in place on stock erofs: the VFS keeps inodes
+ * with pages off the inode shrinker's list.  Shared pages must survive it
+ * as well, though the members, which have no pages of their own, are
+ * evicted; the file joins again at its next open and finds them.
+ */
+TEST(shared_pages_survive_inode_reclaim)
+{
+	char a[256], e[256], pa[512], pe[512];
+	long shared0;
+
+	SFS_REQUIRE_SHAREFS(_metadata);
+	ASSERT_TRUE(sfs_have_fs("erofs"));
+	drop_caches();
+	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=keep", a, sizeof(a)));
+	ASSERT_EQ(0, sfs_mount_image("share-a", "erofs", NULL, e, sizeof(e)));
+	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
+	snprintf(pe, sizeof(pe), "%s/%s", e, BIG_A);
+	ASSERT_EQ(BIG_SIZE, read_all(pa));
+	ASSERT_EQ(BIG_SIZE, read_all(pe));
+	drop_slab();
+	EXPECT_EQ(0, mount_num(a, "members"));		/* evicted */
+	/* the oracle first: erofs kept its pages */
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pe));
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pa));
+	EXPECT_EQ(1, mount_num(a, "members"));		/* joined again */
+	EXPECT_EQ(0, sfs_umount(a));
+	EXPECT_EQ(0, sfs_umount(e));
+	drop_caches();
+	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
 }
 
 struct reader {
