@@ -4,13 +4,14 @@
  *
  * Every regular file whose image gives it a content fingerprint (the xattr
  * trusted.fingerprint, or the one the superblock's ishare pointer names)
- * becomes, at its first open, a *member* of a *shared inode*: an anonymous inode on an internal
- * pseudo-mount, one per (domain, SHA-256 digest).  The member's i_mapping
- * points at the shared inode's address_space, so read(), mmap faults,
- * splice, readahead, fadvise and mincore all work on the one page cache
- * with no per-call cost, while the user's file stays the one in
- * /proc/PID/maps and lsof.  O_DIRECT, fiemap and SEEK_DATA/SEEK_HOLE go to
- * the member itself (file_inode()), so they describe its own layout.
+ * becomes, at its first open, a *member* of a *shared inode*: an anonymous
+ * inode on an internal pseudo-mount, one per (domain, SHA-256 digest).
+ * The member's i_mapping points at the shared inode's address_space, so
+ * read(), mmap faults, splice, readahead, fadvise and mincore all work on
+ * the one page cache with no per-call cost, while the user's file stays
+ * the one in /proc/PID/maps and lsof.  O_DIRECT, fiemap and
+ * SEEK_DATA/SEEK_HOLE go to the member itself (file_inode()), so they
+ * describe its own layout.
  *
  * The shared inode has no blocks of its own.  When its page cache needs
  * data, sharefs_shared_aops picks any live member and maps the file range
@@ -23,9 +24,9 @@
  *   inode's member list inside that section.  A member is unlinked from
  *   that list (under shared->lock), and an SRCU grace period passes before
  *   its memory is freed or its superblock torn down.  At umount all
- *   members of the superblock are unlinked first and one synchronize_srcu()
- *   covers them all, and any member that left earlier (sharefs_share_kill_sb());
- *   a lone eviction (reclaim, drop_caches) does not wait: its inode is
+ *   members of the superblock are unlinked first, and one synchronize_srcu()
+ *   covers them and any member that left earlier (sharefs_share_kill_sb()).
+ *   A lone eviction (reclaim, drop_caches) does not wait: its inode is
  *   freed by call_srcu() (sharefs_share_free_later()).  Readers therefore
  *   never see a freed member, eviction never blocks on readers, umount
  *   never waits on another mount's readers beyond one grace period, and it
@@ -521,8 +522,8 @@ bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free)
  *
  * Joining waits for the first open, not lookup, so that walks which only
  * stat files (find, ls -l, du, a container runtime unpacking layers) never
- * read fingerprints, and files that are never read never join, never count
- * in the counters and are evicted without an SRCU grace period.
+ * read fingerprints, and files that are never read never join and never
+ * count in the counters.
  *
  * do_dentry_open() set file->f_mapping from i_mapping before calling us,
  * so set it again.  The decision is taken once, under the inode lock; a

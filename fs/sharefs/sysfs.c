@@ -11,9 +11,10 @@
  * resident_bytes counts shared page cache; saved_bytes the page cache that
  * would have been duplicated without sharing: for each shared inode, its
  * resident pages once more for every member after the first (files join at
- * their first open, share.c).  A mount's saved_bytes is its even share of that, so the mounts'
- * figures add up to the global one.  Values are read on demand from the
- * page cache (mapping->nrpages), so they follow reclaim and drop_caches.
+ * their first open, share.c).  A mount's saved_bytes is its even share of
+ * that, so the mounts' figures add up to the global one.  Values are read
+ * on demand from the page cache (mapping->nrpages), so they follow reclaim
+ * and drop_caches.
  */
 #include <linux/kobject.h>
 #include <linux/sysfs.h>

@@ -231,6 +231,18 @@ void sfs_kmsg_since(char *buf, size_t len)
 	kmsg_scan(since_one, &s);
 }
 
+void sfs_drop_caches(const char *what)
+{
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0 || write(fd, what, strlen(what)) != (ssize_t)strlen(what))
+		perror("drop_caches");
+	if (fd >= 0)
+		close(fd);
+}
+
 int sfs_have_fs(const char *fstype)
 {
 	char line[256];

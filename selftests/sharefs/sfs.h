@@ -41,6 +41,12 @@ int sfs_kmsg_has(const char *needle);
 /* Copies the log lines since the mark into buf (for diagnostics). */
 void sfs_kmsg_since(char *buf, size_t len);
 
+/*
+ * Write WHAT to /proc/sys/vm/drop_caches after a sync: "3" drops the page
+ * cache, dentries and inodes, "2" only dentries and inodes.
+ */
+void sfs_drop_caches(const char *what);
+
 /* Is a filesystem type registered (in /proc/filesystems)? */
 int sfs_have_fs(const char *fstype);
 

@@ -40,18 +40,6 @@
 #define BIG_SIZE	(4 << 20)
 
 
-static void drop_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	sync();
-	if (fd >= 0) {
-		if (write(fd, "3", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
-}
-
 static char *path_in(const char *dir, const char *rel)
 {
 	static char buf[4][512];
@@ -230,7 +218,7 @@ FIXTURE_SETUP(two)
 	self->have_a = self->have_b = 0;
 	if (getuid() != 0 || !sfs_have_fs("sharefs"))
 		SKIP(return, "needs root and sharefs");
-	drop_caches();
+	sfs_drop_caches("3");
 }
 
 FIXTURE_TEARDOWN(two)
@@ -438,7 +426,7 @@ TEST_F(two, drop_caches_frees)
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
 	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
 	ASSERT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
-	drop_caches();
+	sfs_drop_caches("3");
 	EXPECT_EQ(0, resident_pages(path_in(self->a, BIG_A)));
 	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
 }
@@ -500,6 +488,24 @@ TEST_F(two, stat_does_not_join)
 	EXPECT_EQ(1, mount_num(self->b, "members"));
 }
 
+/*
+ * Read all of @fd, counting the 64 KiB pieces that differ from @ref in
+ * *mismatches; -1 if the read failed or came up short of BIG_SIZE.
+ */
+static int read_compare(int fd, const char *ref, long *mismatches)
+{
+	static __thread char buf[1 << 16];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		if (memcmp(buf, ref + off, n))
+			(*mismatches)++;
+		off += n;
+	}
+	return n < 0 || off != BIG_SIZE ? -1 : 0;
+}
+
 struct opener {
 	pthread_barrier_t *go;
 	const char *path;
@@ -511,9 +517,6 @@ struct opener {
 static void *opener_fn(void *arg)
 {
 	struct opener *o = arg;
-	static __thread char buf[1 << 16];
-	off_t off = 0;
-	ssize_t n;
 	int fd;
 
 	pthread_barrier_wait(o->go);
@@ -522,12 +525,7 @@ static void *opener_fn(void *arg)
 		o->errors++;
 		return NULL;
 	}
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		if (memcmp(buf, o->ref + off, n))
-			o->errors++;
-		off += n;
-	}
-	if (n < 0 || off != BIG_SIZE)
+	if (read_compare(fd, o->ref, &o->errors))
 		o->errors++;
 	close(fd);
 	return NULL;
@@ -559,7 +557,7 @@ TEST_F(two, racing_first_opens)
 	/* path_in()'s buffers are reused: the threads get their own */
 	snprintf(pa, sizeof(pa), "%s/%s", self->a, BIG_A);
 	snprintf(pb, sizeof(pb), "%s/%s", self->b, BIG_B);
-	drop_caches();
+	sfs_drop_caches("3");
 	pthread_barrier_init(&go, NULL, N);
 	for (int i = 0; i < N; i++) {
 		o[i] = (struct opener){ &go, i & 1 ? pb : pa, ref, 0 };
@@ -591,7 +589,7 @@ TEST(shared_inode_dies_with_last_member)
 	long shared0, members0;
 
 	SFS_REQUIRE_SHAREFS(_metadata);
-	drop_caches();	/* earlier tests' shared inodes, cached without members */
+	sfs_drop_caches("3");	/* earlier tests' shared inodes, cached without members */
 	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
 	members0 = sysfs_num("/sys/fs/sharefs/members");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
@@ -602,26 +600,15 @@ TEST(shared_inode_dies_with_last_member)
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), members0 + 2);
 	/* one member gone: the content stays readable through the other */
 	EXPECT_EQ(0, sfs_umount(a));
-	drop_caches();
+	sfs_drop_caches("3");
 	EXPECT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
 	EXPECT_EQ(0, sfs_umount(b));
 	EXPECT_EQ(members0, sysfs_num("/sys/fs/sharefs/members"));
 	/* no member left, the pages stay cached until reclaim */
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
-	drop_caches();
+	sfs_drop_caches("3");
 	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
 	EXPECT_EQ(0, sysfs_num("/sys/fs/sharefs/resident_bytes"));
-}
-
-static void drop_slab(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "2", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
 }
 
 /*
@@ -638,7 +625,7 @@ TEST(shared_pages_survive_inode_reclaim)
 
 	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_TRUE(sfs_have_fs("erofs"));
-	drop_caches();
+	sfs_drop_caches("3");
 	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=keep", a, sizeof(a)));
 	ASSERT_EQ(0, sfs_mount_image("share-a", "erofs", NULL, e, sizeof(e)));
@@ -646,7 +633,7 @@ TEST(shared_pages_survive_inode_reclaim)
 	snprintf(pe, sizeof(pe), "%s/%s", e, BIG_A);
 	ASSERT_EQ(BIG_SIZE, read_all(pa));
 	ASSERT_EQ(BIG_SIZE, read_all(pe));
-	drop_slab();
+	sfs_drop_caches("2");			/* dentries and inodes only */
 	EXPECT_EQ(0, mount_num(a, "members"));		/* evicted */
 	/* the oracle first: erofs kept its pages */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pe));
@@ -654,7 +641,7 @@ TEST(shared_pages_survive_inode_reclaim)
 	EXPECT_EQ(1, mount_num(a, "members"));		/* joined again */
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(e));
-	drop_caches();
+	sfs_drop_caches("3");
 	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
 }
 
@@ -669,24 +656,16 @@ struct reader {
 static void *reader_fn(void *arg)
 {
 	struct reader *r = arg;
-	static __thread char buf[1 << 16];
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		int fd = open(r->path, O_RDONLY);
-		off_t off = 0;
-		ssize_t n;
 
 		if (fd < 0) {
 			r->errors++;
 			continue;
 		}
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-		while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-			if (memcmp(buf, r->ref + off, n))
-				r->mismatches++;
-			off += n;
-		}
-		if (n < 0 || off != BIG_SIZE)
+		if (read_compare(fd, r->ref, &r->mismatches))
 			r->errors++;
 		close(fd);
 		r->rounds++;
@@ -707,7 +686,7 @@ TEST(umount_source_mid_read)
 	char *ref;
 
 	SFS_REQUIRE_SHAREFS(_metadata);
-	drop_caches();
+	sfs_drop_caches("3");
 	/* A's inode joins first, so it is the first data source */
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=mid", a, sizeof(a)));
 	ASSERT_EQ(BIG_SIZE, read_all(path_in(a, BIG_A)));
@@ -757,7 +736,7 @@ TEST(evict_source_mid_read)
 	r.ref = ref;
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
 	for (i = 0; i < 20; i++) {
-		drop_caches();			/* evicts whatever is unused */
+		sfs_drop_caches("3");			/* evicts whatever is unused */
 		evicted += mount_num(a, "members") == 0;
 		EXPECT_EQ(BIG_SIZE, read_all(pa));	/* A joins again */
 	}
@@ -889,7 +868,7 @@ TEST(churn_readers_and_mounts)
 		}
 		pthread_mutex_unlock(&c.lock);
 		if (rand_r(&seed) % 4 == 0)
-			drop_caches();
+			sfs_drop_caches("3");
 		c.cycles++;
 		usleep(20 * 1000);
 	}

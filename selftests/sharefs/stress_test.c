@@ -190,24 +190,13 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-static void drop_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "3", 1) != 1)
-			perror("drop_caches");
-		close(fd);
-	}
-}
-
 static void *dropper(void *arg)
 {
 	struct stress *s = arg;
 
 	while (!s->stop) {
 		usleep(300000);
-		drop_caches();
+		sfs_drop_caches("3");
 	}
 	return NULL;
 }
@@ -354,7 +343,7 @@ TEST_F_TIMEOUT(stress, churn_then_rmmod, 120)
 	ASSERT_EQ(0, sharefs_mounts());
 	pthread_mutex_init(&s->lock, NULL);
 	ASSERT_EQ(0, reference_hashes(s));
-	drop_caches();
+	sfs_drop_caches("3");
 	usleep(200000);
 	for (int c = 0; c < 2; c++)
 		before[c] = slab_active(caches[c]);
@@ -395,7 +384,7 @@ TEST_F_TIMEOUT(stress, churn_then_rmmod, 120)
 	/* objects come back after an RCU grace period; drop_caches frees
 	 * the unused shared inodes' pages */
 	for (int t = 0; t < 50; t++) {
-		drop_caches();
+		sfs_drop_caches("3");
 		for (int c = 0; c < 2; c++)
 			after[c] = slab_active(caches[c]);
 		if (after[0] <= before[0] && after[1] <= before[1])
