@@ -42,13 +42,8 @@ def walk(root):
 
 
 def sha256(path):
-    h = hashlib.sha256()
     with open(path, 'rb') as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
+        return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def line(name, path, st, fields, ignore, hl):

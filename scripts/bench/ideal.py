@@ -23,13 +23,8 @@ def pages(size):
 
 
 def digest(path):
-    h = hashlib.sha256()
     with open(path, 'rb') as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                return h.digest()
-            h.update(b)
+        return hashlib.file_digest(f, 'sha256').digest()
 
 
 def main():
