@@ -1,9 +1,15 @@
 #!/bin/bash
 # scripts/deps.sh - install the host packages that the build and the tests
 # need (Debian 12).  Idempotent and quick when everything is there.
+#
+# Every command the scripts run comes from this list or from Debian 12's
+# minbase (.ci/run proves it: it runs `make demo` and `make check` in a
+# freshly debootstrapped minbase root that has only git and make besides).
+#   dwarves       pahole: 6.12's headers ship a vmlinux, so kbuild makes BTF
+#   dkms          the module is built the way hosts build it (dkms.conf)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \
-	libarchive-dev libssl-dev
+	libarchive-dev libssl-dev dwarves dkms
