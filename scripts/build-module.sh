@@ -36,11 +36,13 @@ host)
 	cp "$out/src/sharefs.ko" "$out/sharefs.ko"
 	;;
 sid)
-	sync_src "$SID_ROOT/build/sharefs"
-	sid_chroot_run make -C "$headers" M=/build/sharefs W=1 -j2 "$@" modules \
+	# one directory per work tree: clones side by side share the chroot
+	sub=build/sharefs-$(printf '%s' "$top" | sha256sum | cut -c1-12)
+	sync_src "$SID_ROOT/$sub"
+	sid_chroot_run make -C "$headers" M="/$sub" W=1 -j2 "$@" modules \
 		> "$log_file" 2>&1 ||
 		{ cat "$log_file" >&2; die "build for $tag failed"; }
-	cp "$SID_ROOT/build/sharefs/sharefs.ko" "$out/sharefs.ko"
+	cp "$SID_ROOT/$sub/sharefs.ko" "$out/sharefs.ko"
 	;;
 esac
 # warnings are errors in our own code
