@@ -6,6 +6,7 @@
 #   make tools           build mkfs.sharefs and the other userspace tools
 #   make selftests       build the static VM test programs (build/selftests)
 #   make install         install the module and the tools on this host
+#   make deb             build/deb/: sharefs-dkms and sharefs-tools packages
 #   make check           the one test command: installs its dependencies,
 #                        builds everything, runs the host tests and the VM
 #                        suite on Debian 12's 6.1 and 6.12 and unstable's
@@ -21,7 +22,7 @@ DESTDIR	?=
 SELFTESTS_OUT := $(CURDIR)/build/selftests
 
 .PHONY: all module tools selftests install install-module install-tools \
-	check check-debug fuzz demo bench clean
+	check check-debug fuzz demo bench deb clean
 
 all: module
 
@@ -44,6 +45,9 @@ install-module: module
 
 install-tools: tools
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+deb:
+	scripts/mkdeb.sh
 
 check:
 	scripts/check.sh

@@ -6,7 +6,8 @@
 # programs and the test images, runs the host unit tests, then builds
 # sharefs.ko for each kernel and runs the VM suite on it.  Ends with one line
 # "N passed, N failed, N skipped" over all of it, and exits non-zero on any
-# failure.
+# failure.  The modules are built with DKMS (scripts/build-module.sh), as a
+# host builds them from the sharefs-dkms package.
 #
 #   SHAREFS_KERNELS="6.1 6.12 sid"   the kernels to test (default: all three)
 set -uo pipefail
@@ -31,16 +32,22 @@ step deps scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 step kernels scripts/kernels.sh ${SHAREFS_KERNELS:-}
 step tools make -s tools
 
-# host unit tests: their last line is "N passed, N failed"
-log "== host tests"
-if out=$(make -s -C tools check 2>&1); then :; fi
-printf '%s\n' "$out" | sed 's/^/  /'
-line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
-if [ -n "$line" ]; then
-	add_counts "$(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')"
-else
-	fail_step "host tests printed no summary"
-fi
+# host suites: each one's last line is "N passed, N failed"
+host_suite() {	# name command...
+	local name=$1 out line; shift
+	log "== host tests: $name"
+	out=$("$@" 2>&1)
+	printf '%s\n' "$out" | sed 's/^/  /'
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -n "$line" ]; then
+		add_counts "$(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/')"
+	else
+		fail_step "host tests $name printed no summary"
+	fi
+}
+host_suite tools make -s -C tools check
+host_suite first-run scripts/tests/first-run.sh
+host_suite packages scripts/tests/packages.sh
 
 step selftests make -s selftests
 step images scripts/build-images.sh

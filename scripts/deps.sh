@@ -9,6 +9,8 @@
 #   dkms          the module is built the way hosts build it (dkms.conf)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] ||
+	die "run as root (sudo make ...): the build and the tests install Debian packages, chroot into a Debian unstable root and attach disks to test VMs"
 host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \

@@ -79,7 +79,7 @@ bookworm_kernel() {	# tag regex-of-release
 	local tag=$1 relre=$2 pkg rel dir=$KERNELS_DIR/$1 p debs=()
 	pkg=$(newest_pkg "^linux-image-${relre}-amd64-unsigned\$" apt-cache)
 	if [ -z "$pkg" ]; then	# a fresh machine has no package lists yet
-		apt-get update -qq || die "apt-get update failed"
+		apt_run "the package lists" "$(mktemp)" update
 		pkg=$(newest_pkg "^linux-image-${relre}-amd64-unsigned\$" apt-cache)
 	fi
 	[ -n "$pkg" ] || die "no linux-image package for $tag"
@@ -132,7 +132,8 @@ sid_kernel() {
 	if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
 		cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
 		sid_apt_config
-		sid_apt update -qq
+		sid_apt update -qq ||
+			die "apt-get update in the unstable chroot failed (no network?); run again once the Debian archive is reachable"
 		touch "$stamp"
 	fi
 	# unstable ships the image as linux-image-<rel> (signed, no -unsigned
@@ -142,11 +143,9 @@ sid_kernel() {
 		grep -Ev -- '-(cloud|rt)-amd64' | sort -V | tail -n 1)
 	[ -n "$pkg" ] || die "no linux-image package in unstable"
 	rel=${pkg#linux-image-}; rel=${rel%-unsigned}
-	if [ ! -d "$SID_ROOT/usr/src/linux-headers-$rel" ]; then
-		log "sid: installing linux-headers-$rel in the chroot"
-		sid_apt install -y -qq --no-install-recommends "linux-headers-$rel" \
-			erofs-utils make > /dev/null
-	fi
+	# by dpkg's status, not by a directory: an interrupted install
+	# leaves the directory half filled
+	sid_ensure "linux-headers-$rel" erofs-utils make dkms
 	if [ ! -f "$dir/release" ] || [ "$(cat "$dir/release")" != "$rel" ]; then
 		log "sid: unpacking $pkg"
 		# newer kernels split the image package: the kernel and the

@@ -11,22 +11,47 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 log() { printf '[%s] %s\n' "${0##*/}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# apt-get install on the host, only for packages not yet installed.
+# apt-get install on the host, only for packages not yet installed.  When
+# that cannot work (not root, no network, apt locked, a broken dpkg), stop
+# with one line that names the packages and what to do, never a page of
+# apt output.
 host_install() {
-	local missing=() p
+	local missing=() p out
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] ||
+		die "missing packages: ${missing[*]}; run as root, or first: sudo apt-get install ${missing[*]}"
 	log "installing ${missing[*]}"
+	out=$(mktemp)
 	if [ -z "${SHAREFS_APT_UPDATED:-}" ]; then
-		apt-get update -qq || die "apt-get update failed"
+		apt_run "${missing[*]}" "$out" update
 		export SHAREFS_APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null ||
-		die "apt-get install ${missing[*]} failed"
+	apt_run "${missing[*]}" "$out" install -y --no-install-recommends "${missing[@]}"
+	rm -f "$out"
+}
+
+# apt-get with a minute's patience for a lock; on failure, one clear line.
+apt_run() {	# what-for log apt-args...
+	local what=$1 out=$2; shift 2
+	# apt-get update only warns, and exits 0, when it cannot fetch
+	DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout="${SHAREFS_APT_LOCK_WAIT:-60}" "$@" \
+		> "$out" 2>&1 && ! grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$out" &&
+		return 0
+	sed 's/^/  apt: /' "$out" | tail -5 >&2
+	if grep -qE 'Could not get lock|Unable to acquire the dpkg' "$out"; then
+		die "apt is locked by another process; wait for it to finish, then run again (needed: $what)"
+	elif grep -qE 'dpkg was interrupted' "$out"; then
+		die "dpkg was interrupted earlier; run 'dpkg --configure -a', then run again (needed: $what)"
+	elif grep -qE 'Temporary failure resolving|Could not resolve|Failed to fetch|Unable to connect|Network is unreachable' "$out"; then
+		die "cannot reach the Debian archive (no network?); needed: $what; install them by hand (apt-get install $what) or fix the network, then run again"
+	elif grep -qE 'Unable to locate package|has no installation candidate' "$out"; then
+		die "the apt sources have no package among: $what; enable Debian 12 (bookworm) main in /etc/apt/sources.list, then run again"
+	fi
+	die "apt-get $1 failed (needed: $what)"
 }
 
 # Run a program of the unstable chroot on the host, with the chroot's own
@@ -48,6 +73,37 @@ sid_chroot_run() {
 	chroot "$SID_ROOT" "$@" || rc=$?
 	[ -n "$mounted" ] && umount "$SID_ROOT/proc"
 	return $rc
+}
+
+# Install packages into the unstable chroot, only those not yet installed,
+# so that a cached chroot gets what a newer tree needs.
+sid_ensure() {
+	local missing=() p
+	for p in "$@"; do
+		chroot "$SID_ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]} in the unstable chroot"
+	# a run killed mid-install leaves dpkg half done: finish it first
+	sid_chroot_run dpkg --configure -a > /dev/null 2>&1 || true
+	sid_chroot_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" > "$SID_ROOT/tmp/apt.log" 2>&1 ||
+		{ tail -5 "$SID_ROOT/tmp/apt.log" >&2
+		  die "cannot install ${missing[*]} in the unstable chroot $SID_ROOT (see the apt lines above; no network? run again once the Debian archive is reachable)"; }
+}
+
+# The project's version, from dkms.conf (the one place that states it).
+sharefs_version() {	# top
+	sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$1/dkms.conf"
+}
+
+# The module's source tree as the sharefs-dkms package installs it under
+# /usr/src/sharefs-VERSION: dkms.conf, Kbuild, fs/sharefs/*.[ch].
+stage_dkms_source() {	# top dir
+	rm -rf "$2" && mkdir -p "$2/fs/sharefs"
+	cp "$1/dkms.conf" "$1/Kbuild" "$2/"
+	cp "$1"/fs/sharefs/*.[ch] "$2/fs/sharefs/"
 }
 
 # The kernel tags we test, in order; scripts/kernels.sh resolves each one.

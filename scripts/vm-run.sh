@@ -16,6 +16,9 @@
 # KTAP output to the second (build/TAG/ktap.log).  The run fails on a test
 # failure, a timeout, or a BUG/WARNING/Oops/Call Trace/Busy inodes line.
 #
+# SHAREFS_KO=FILE boots with that module instead of build/TAG/sharefs.ko
+# (.ko, .ko.xz or .ko.zst: a module as DKMS installed it).
+#
 # SHAREFS_EXTRA_BIN=DIR copies every file of DIR into the VM's /bin (the
 # benchmarks' static helpers); SHAREFS_VM_MEM sets the VM's memory in MiB
 # (default 2048).
@@ -42,7 +45,7 @@ rel=$(cat "$kdir/release")
 # SHAREFS_VM_OUT: where this run's initramfs, disk and logs go, for runs
 # side by side (scripts/fuzz.sh); the module is always build/TAG's
 out=${SHAREFS_VM_OUT:-$top/build/$tag}
-ko=$top/build/$tag/sharefs.ko
+ko=${SHAREFS_KO:-$top/build/$tag/sharefs.ko}
 [ -f "$ko" ] || die "$ko missing: run scripts/build-module.sh $tag"
 mkdir -p "$out"
 tests=$top/build/selftests
@@ -80,7 +83,11 @@ while read -r m; do
 	esac
 	echo "$name.ko" >> "$stage/etc/modules-load"
 done
-cp "$ko" "$stage/sharefs.ko"
+case $ko in
+*.ko.xz) xz -dc "$ko" > "$stage/sharefs.ko" ;;
+*.ko.zst) zstd -qdc "$ko" > "$stage/sharefs.ko" ;;
+*) cp "$ko" "$stage/sharefs.ko" ;;
+esac
 : > "$stage/tests/order"
 if [ -f "$tests/order" ]; then
 	for p in $(cat "$tests/order"); do
