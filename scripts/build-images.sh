@@ -35,7 +35,7 @@ tree() {	# profile -> path of the tree, built once
 # erofs15 NAME PROFILE [mkfs.erofs options]: Debian 12's mkfs.erofs
 erofs15() {
 	local name=$1 src; src=$(tree "$2"); shift 2
-	mkfs.erofs --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+	mkfs_erofs15 --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
 		"$@" "$out/$name.img" "$src" > /dev/null
 	echo "$src" > "$out/$name.tree"
 }
@@ -185,7 +185,7 @@ derive c-xattr basic;	img c-xattr inode /small.txt xattr_icount 0xffff
 # an inline tail of 4000 bytes that starts at 1824: crosses the block end
 derive c-inline basic;	img c-inline inode /dir/sub/deep.txt size 4000
 # a chunk of dir/big at a block far past the device
-mkfs.erofs --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+mkfs_erofs15 --quiet -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
 	--chunksize=4096 "$out/c-chunk.img" "$(tree basic)" > /dev/null
 img c-chunk chunk /dir/big 3 0x7ffffff0
 # xattrs the long fuzz run found wrong errnos on (now EUCLEAN): an ACL

@@ -54,6 +54,19 @@ apt_run() {	# what-for log apt-args...
 	die "apt-get $1 failed (needed: $what)"
 }
 
+# Debian 12's mkfs.erofs (1.5), with /tmp on the image's filesystem.  It
+# keeps chunked files in a tmpfile() in /tmp (glibc ignores TMPDIR there)
+# and copy_file_range()s it into the image: with /tmp on tmpfs, Debian 13's
+# default, that is EXDEV and mkfs.erofs fails with "[Error 5] Input/output
+# error".  A private mount namespace gives it a /tmp beside the image.
+mkfs_erofs15() {	# mkfs.erofs arguments..., the image second to last
+	local img=${@:$#-1:1} tmp
+	tmp=$(dirname "$img")/.mkfs-tmp
+	mkdir -p "$tmp"
+	unshare --mount --propagation private \
+		sh -c 'mount --bind "$1" /tmp && shift && exec mkfs.erofs "$@"' _ "$tmp" "$@"
+}
+
 # Run a program of the unstable chroot on the host, with the chroot's own
 # dynamic loader and libraries, so that host paths work unchanged.
 sid_exec() {

@@ -41,7 +41,7 @@ image() {	# writer name tree
 mkfs_run() {	# writer image tree
 	case $1 in
 	sharefs) "$top/tools/mkfs.sharefs" -q "$2" "$3" ;;
-	erofs) mkfs.erofs "$2" "$3" ;;
+	erofs) mkfs_erofs15 "$2" "$3" ;;
 	erofs19) sid_exec mkfs.erofs --xattr-inode-digest=trusted.fingerprint "$2" "$3" ;;
 	esac
 }

@@ -8,7 +8,8 @@
 #   not root      (setpriv to nobody)
 #   no network    (a network namespace with no interfaces)
 #   apt locked    (the dpkg frontend lock held, with a 1 s wait)
-# and checks the kernel cache's rule: an interrupted unpack (a *.tmp
+# that Debian 12's mkfs.erofs works where /tmp is tmpfs (Debian 13's
+# default), and checks the kernel cache's rule: an interrupted unpack (a *.tmp
 # directory, no release file) is not taken for a prepared kernel.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -69,6 +70,20 @@ fi
 expect "vm-run refuses a kernel that is not prepared" "kernel 6.12 not prepared" \
 	env SHAREFS_CACHE="$cache" scripts/vm-run.sh 6.12
 rm -rf "$cache"
+
+# a host whose /tmp is tmpfs (Debian 13's default): Debian 12's mkfs.erofs
+# failed with EIO on chunked files there (copy_file_range EXDEV from /tmp)
+work=$(mktemp -d /var/tmp/first-run.XXXXXX)
+mkdir -p "$work/src" && head -c 100000 /dev/urandom > "$work/src/f"
+if unshare --mount --propagation private bash -c \
+	'mount -t tmpfs t /tmp && . scripts/lib.sh &&
+	 mkfs_erofs15 --quiet --chunksize=4096 "$1/a.img" "$1/src"' _ "$work" > /dev/null 2>&1 &&
+   fsck.erofs "$work/a.img" > /dev/null 2>&1; then
+	ok "mkfs.erofs 1.5 writes chunked images with /tmp on tmpfs"
+else
+	nok "mkfs.erofs 1.5 writes chunked images with /tmp on tmpfs" "mkfs_erofs15 or fsck failed"
+fi
+rm -rf "$work"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
