@@ -207,6 +207,25 @@ erofs19 share-e19 share --xattr-inode-digest=trusted.fingerprint
 sharefs share-lie sharelie --no-fingerprint
 sharefs share-spoof sharespoof --no-fingerprint
 
+# --- image files on a host filesystem (host_test.c) -------------------------
+# An ext4 disk holding image *files*, as a container host keeps them: the
+# VM mounts it and mounts the files with mount.sharefs.  io-copy is the same
+# image again (a second file to share with); junk is not an image.
+# Attached as its own disk only (hostfs.disk, not *.img: it holds images).
+hostfs() {
+	local d=$trees/hostfs
+	rm -rf "$d" && mkdir -p "$d"
+	cp "$out/io-sharefs.img" "$d/io.sharefs"
+	cp "$out/io-sharefs.img" "$d/io-copy.sharefs"
+	cp "$out/io.img" "$d/io.erofs"
+	head -c 65536 /dev/zero | tr '\0' 'j' > "$d/junk.img"
+	rm -f "$out/hostfs.disk"
+	mkfs.ext4 -q -F -O ^has_journal -b 4096 -E root_owner=0:0 -d "$d" \
+		"$out/hostfs.disk" 64M > /dev/null || die "mkfs.ext4 of the hostfs disk failed"
+	rm -rf "$d"
+}
+hostfs
+
 # --- the short fuzz pass of make check (fuzz_test.c) ---------------------------
 # A fixed set of mutants of the images above, as patches (scripts/fuzz/
 # mutate.py); smaller bases weigh more, for a pass well under a minute.

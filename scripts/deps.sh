@@ -7,6 +7,7 @@
 # freshly debootstrapped minbase root that has only git and make besides).
 #   dwarves       pahole: 6.12's headers ship a vmlinux, so kbuild makes BTF
 #   dkms          the module is built the way hosts build it (dkms.conf)
+#   e2fsprogs     mkfs.ext4 -d: the host filesystem disk of host_test
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] ||
@@ -14,4 +15,4 @@ set -euo pipefail
 host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \
-	libarchive-dev libssl-dev dwarves dkms
+	libarchive-dev libssl-dev dwarves dkms e2fsprogs

@@ -10,7 +10,8 @@
 # all of them concatenated on one virtio disk (serial "images", the tests
 # attach loop devices at the offsets of /images/manifest), and those named in
 # build/images/direct also as their own disk (serial = image name) for
-# block-device mounts.
+# block-device mounts; build/images/NAME.disk files (no images themselves,
+# such as host_test's ext4 disk of image files) as disks of their own.
 #
 # The kernel log goes to the first serial port (build/TAG/console.log), the
 # KTAP output to the second (build/TAG/ktap.log).  The run fails on a test
@@ -63,6 +64,10 @@ cp "$top/scripts/vm/init" "$stage/init"
 if [ -x "$top/tools/sharefs-stat.static" ]; then
 	cp "$top/tools/sharefs-stat.static" "$stage/bin/sharefs-stat"
 fi
+# mount(8)'s helper, where the tests call it (busybox mount runs no helpers)
+if [ -x "$top/tools/mount.sharefs.static" ]; then
+	cp "$top/tools/mount.sharefs.static" "$stage/bin/mount.sharefs"
+fi
 cp "$top/scripts/vm/run-tests.sh" "$stage/tests/run-tests.sh"
 if [ -n "${SHAREFS_EXTRA_BIN:-}" ]; then
 	cp "$SHAREFS_EXTRA_BIN"/* "$stage/bin/"
@@ -71,7 +76,7 @@ fi
 # Dependencies first.  crc32c is a soft dependency of libcrc32c on older
 # kernels: load the generic and the SSE4.2 version before anything else.
 python3 "$top/scripts/vm/modlist.py" "$kdir/modules" \
-	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs \
+	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs ext4 \
 	--deps-of "$ko" |
 while read -r m; do
 	name=$(basename "$m"); name=${name%%.ko*}
@@ -112,6 +117,13 @@ if ls "$images"/*.img > /dev/null 2>&1; then
 	done
 	drives+=(-drive "file=$disk,if=none,id=images,format=raw,readonly=on"
 		 -device "virtio-blk-pci,drive=images,serial=images")
+	# disks of files that are no images themselves (host_test's ext4)
+	for d in "$images"/*.disk; do
+		[ -f "$d" ] || continue
+		name=$(basename "$d" .disk)
+		drives+=(-drive "file=$d,if=none,id=f-$name,format=raw,readonly=on"
+			 -device "virtio-blk-pci,drive=f-$name,serial=$name")
+	done
 	if [ -f "$images/direct" ]; then
 		for name in $(cat "$images/direct"); do
 			drives+=(-drive "file=$images/$name.img,if=none,id=d-$name,format=raw,readonly=on"

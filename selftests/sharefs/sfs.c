@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -271,4 +273,110 @@ int sfs_kernel_at_least(int major, int minor)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
 		return 0;
 	return ma > major || (ma == major && mi >= minor);
+}
+
+/* ---- page cache measurements ------------------------------------------ */
+
+long sfs_meminfo_kb(const char *field)
+{
+	char line[256];
+	long val = -1;
+	size_t n = strlen(field);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			val = atol(line + n + 1);
+	fclose(f);
+	return val;
+}
+
+long sfs_read_all(const char *path)
+{
+	static char buf[1 << 16];
+	long total = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -errno : total;
+}
+
+/* page-frame number behind a mapped address (root sees real PFNs) */
+static uint64_t sfs_pfn_of(const void *addr)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)addr / psz * sizeof(ent)) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))	/* not present */
+		return 0;
+	return ent & ((1ULL << 55) - 1);
+}
+
+long sfs_same_pfns(const char *p1, const char *p2, long *pages)
+{
+	long psz = sysconf(_SC_PAGESIZE), same = 0;
+	int fd1 = open(p1, O_RDONLY), fd2 = open(p2, O_RDONLY);
+	volatile const char *m1, *m2;
+	struct stat st;
+
+	if (fd1 < 0 || fd2 < 0 || fstat(fd1, &st)) {
+		if (fd1 >= 0)
+			close(fd1);
+		if (fd2 >= 0)
+			close(fd2);
+		return -1;
+	}
+	m1 = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd1, 0);
+	m2 = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd2, 0);
+	close(fd1);
+	close(fd2);
+	if (m1 == MAP_FAILED || m2 == MAP_FAILED)
+		return -1;
+	*pages = (st.st_size + psz - 1) / psz;
+	for (long i = 0; i < *pages; i++) {
+		uint64_t a, b;
+
+		(void)m1[i * psz];
+		(void)m2[i * psz];
+		a = sfs_pfn_of((const void *)&m1[i * psz]);
+		b = sfs_pfn_of((const void *)&m2[i * psz]);
+		if (a && a == b)
+			same++;
+	}
+	munmap((void *)m1, st.st_size);
+	munmap((void *)m2, st.st_size);
+	return same;
+}
+
+const char *sfs_mount_source(const char *dir)
+{
+	static char dev[256];
+	char src[256], mnt[256], line[1024];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %255s", src, mnt) == 2 && !strcmp(mnt, dir)) {
+			snprintf(dev, sizeof(dev), "%s",
+				 strrchr(src, '/') ? strrchr(src, '/') + 1 : src);
+			found = dev;
+		}
+	fclose(f);
+	return found;
 }

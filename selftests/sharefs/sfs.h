@@ -53,6 +53,18 @@ int sfs_have_fs(const char *fstype);
 /* Is the running kernel at least version major.minor? */
 int sfs_kernel_at_least(int major, int minor);
 
+/* /proc/meminfo field in KiB, or -1. */
+long sfs_meminfo_kb(const char *field);
+/* Read the whole file with read(); bytes read or -errno. */
+long sfs_read_all(const char *path);
+/* Map both files, touch every page, count the pages with equal page-frame
+ * numbers (/proc/self/pagemap; root sees real PFNs).  *pages gets the
+ * file's page count; -1 on error. */
+long sfs_same_pfns(const char *p1, const char *p2, long *pages);
+/* The device of the mount on DIR, its last path component (the sysfs
+ * name: "loop3", "vdb"), or NULL; the last such mount wins. */
+const char *sfs_mount_source(const char *dir);
+
 /* Images ship with small side files (NAME.manifest, NAME.xmanifest, *.list)
  * in /images/: the path of one. */
 #define SFS_IMAGES_DIR	"/images"
