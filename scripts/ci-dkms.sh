@@ -83,6 +83,8 @@ printf 'hello\n' > build/dkms-tree/d/f
 /usr/sbin/mkfs.sharefs -q build/dkms-tree.img build/dkms-tree
 fsck.erofs build/dkms-tree.img > /dev/null || die "fsck.erofs rejects the packaged mkfs.sharefs's image"
 /usr/bin/sharefs-stat --help > /dev/null || die "sharefs-stat does not run"
+# mount(8) looks for helpers in /sbin: merged /usr puts /usr/sbin there
+[ -x /sbin/mount.sharefs ] || die "mount(8) would not find /sbin/mount.sharefs"
 
 log "purge sharefs-dkms"
 apt-get purge -y -qq sharefs-dkms sharefs-tools >> build/dkms-apt.log 2>&1

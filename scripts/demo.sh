@@ -8,10 +8,16 @@
 #    debootstrap --variant=minbase bookworm "base", and the same base with
 #    python3 installed on top: two container images on one base;
 # 3. writes an image of each with mkfs.sharefs;
-# 4. boots the 6.12 kernel in QEMU and, in that one boot, reads every file
-#    of both images with stock erofs, then with sharefs (domain=demo),
+# 4. puts both image files on an ext4 disk, the host's filesystem;
+# 5. boots the 6.12 kernel in QEMU and, in that one boot, runs two
+#    "containers" the way a container host does, three times: each image
+#    file mounted (stock erofs file-backed, as containerd's EROFS
+#    snapshotter mounts it on 6.12; stock erofs on a direct-I/O loop
+#    device; sharefs through mount.sharefs, domain=demo), an overlayfs over
+#    each with its upper dir on tmpfs, every file read through the merged
+#    views and a program exec'd from each (python3 loading its C modules),
 #    dropping all caches before each phase;
-# 5. prints the page cache each used (the /proc/meminfo Cached delta)
+# 6. prints the page cache each used (the /proc/meminfo Cached delta)
 #    against the ideal: the distinct contents of both trees, computed on
 #    the host from SHA-256 of every file, rounded up to pages.
 #
@@ -43,18 +49,21 @@ step "unique content of both trees (SHA-256)"
 ideal_line=$(ideal "$TREES/base" "$TREES/python")
 stepdone "done"
 
-stage_images "$BENCH_OUT/demo-images" base python
+step "host disk: ext4 holding both image files"
+stage_hostfs "$BENCH_OUT/demo-images" base python
+stepdone "done"
 log="$BENCH_OUT/demo.log"
-echo "  booting 6.12 in QEMU (TCG): erofs phase, then sharefs phase" >&2
+echo "  booting 6.12 in QEMU (TCG): erofs file-backed, erofs on direct-I/O loop, sharefs" >&2
 SHAREFS_IMAGES=$BENCH_OUT/demo-images SHAREFS_EXTRA_BIN=$bin \
 	SHAREFS_VM_OUT=$BENCH_OUT/vm-6.12 \
 	scripts/vm-run.sh 6.12 --timeout 900 --cmd '
 . /bin/bench-vm-lib.sh
-mem_phase erofs erofs "" base python
-SHOW_STAT=1 mem_phase sharefs sharefs domain=demo base python
+host_phase erofs-file erofs-file "" base python
+host_phase erofs-dio erofs-dio "" base python
+SHOW_STAT=1 host_phase sharefs sharefs domain=demo base python
 ' > "$log"
 
 python3 scripts/bench/report.py demo "$log" "$ideal_line" \
-	"$(cat "$KERNELS_DIR/6.12/release")"
+	"$(cat "$KERNELS_DIR/6.12/release")" || exit 1
 echo
 echo "demo took $(( $(date +%s) - t0 ))s; VM output in ${log#$top/}" >&2

@@ -5,8 +5,10 @@
 #                                    /usr/src/sharefs-VERSION, built by DKMS
 #                                    for every kernel with headers, now and
 #                                    at every kernel upgrade (as zfs-dkms)
-#   sharefs-tools_VERSION_amd64.deb  mkfs.sharefs (/usr/sbin) and
-#                                    sharefs-stat (/usr/bin)
+#   sharefs-tools_VERSION_amd64.deb  mkfs.sharefs and mount.sharefs
+#                                    (/usr/sbin, which merged-/usr makes
+#                                    /sbin, where mount(8) finds helpers)
+#                                    and sharefs-stat (/usr/bin)
 #
 # Written to build/deb/.  Plain dpkg-deb, so no debhelper is needed: the
 # maintainer scripts are the few lines below.  VERSION comes from dkms.conf.
@@ -69,10 +71,10 @@ chmod 0755 "$p/DEBIAN/postinst" "$p/DEBIAN/prerm"
 dpkg-deb --root-owner-group -Zxz --build "$p" "$out/sharefs-dkms_${ver}_all.deb" > /dev/null
 
 # --- sharefs-tools --------------------------------------------------------
-make -s -C "$top/tools" mkfs.sharefs sharefs-stat
+make -s -C "$top/tools" mkfs.sharefs sharefs-stat mount.sharefs
 p=$stage/tools
 mkdir -p "$p/DEBIAN" "$p/usr/share/doc/sharefs-tools"
-make -s -C "$top/tools" install DESTDIR="$p" PREFIX=/usr
+make -s -C "$top/tools" install DESTDIR="$p" PREFIX=/usr MOUNTHELPERDIR=/usr/sbin
 cp "$top/README.md" "$p/usr/share/doc/sharefs-tools/"
 # Depends: the packages that own the libraries the tools link directly
 # (their NEEDED entries, not everything ldd pulls in behind them)
@@ -100,7 +102,9 @@ Description: sharefs: build EROFS-format images with content fingerprints
  mkfs.sharefs builds EROFS-format images from a directory or a tar stream
  and gives every regular file a trusted.fingerprint xattr, so the sharefs
  module can share one page cache between equal files of different images.
- sharefs-stat prints the sharing counters of /sys/fs/sharefs.
+ mount.sharefs lets `mount -t sharefs IMAGE-FILE DIR` read the image through
+ a direct-I/O loop device, so its bytes are cached once.  sharefs-stat
+ prints the sharing counters of /sys/fs/sharefs.
 CTRL
 dpkg-deb --root-owner-group -Zxz --build "$p" "$out/sharefs-tools_${ver}_$(dpkg --print-architecture).deb" > /dev/null
 rm -rf "$stage"

@@ -76,7 +76,7 @@ fi
 # Dependencies first.  crc32c is a soft dependency of libcrc32c on older
 # kernels: load the generic and the SSE4.2 version before anything else.
 python3 "$top/scripts/vm/modlist.py" "$kdir/modules" \
-	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs ext4 \
+	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs ext4 overlay \
 	--deps-of "$ko" |
 while read -r m; do
 	name=$(basename "$m"); name=${name%%.ko*}
@@ -117,13 +117,6 @@ if ls "$images"/*.img > /dev/null 2>&1; then
 	done
 	drives+=(-drive "file=$disk,if=none,id=images,format=raw,readonly=on"
 		 -device "virtio-blk-pci,drive=images,serial=images")
-	# disks of files that are no images themselves (host_test's ext4)
-	for d in "$images"/*.disk; do
-		[ -f "$d" ] || continue
-		name=$(basename "$d" .disk)
-		drives+=(-drive "file=$d,if=none,id=f-$name,format=raw,readonly=on"
-			 -device "virtio-blk-pci,drive=f-$name,serial=$name")
-	done
 	if [ -f "$images/direct" ]; then
 		for name in $(cat "$images/direct"); do
 			drives+=(-drive "file=$images/$name.img,if=none,id=d-$name,format=raw,readonly=on"
@@ -131,6 +124,15 @@ if ls "$images"/*.img > /dev/null 2>&1; then
 		done
 	fi
 fi
+
+# disks of files that are no images themselves (host_test's and the
+# demo's ext4 disks of image files)
+for d in "$images"/*.disk; do
+	[ -f "$d" ] || continue
+	name=$(basename "$d" .disk)
+	drives+=(-drive "file=$d,if=none,id=f-$name,format=raw,readonly=on"
+		 -device "virtio-blk-pci,drive=f-$name,serial=$name")
+done
 
 # small side files of the images: manifests and lists (diff_test)
 for f in "$images"/*.manifest "$images"/*.list; do

@@ -56,6 +56,22 @@ stage_images() {	# dir names...
 	done
 }
 
+# An ext4 disk image DIR/hostfs.disk holding images NAMES... as files
+# NAME.img: the host filesystem a container host keeps its images on.
+stage_hostfs() {	# dir names...
+	local dir=$1 n bytes=0 files; shift
+	rm -rf "$dir" && mkdir -p "$dir/files"
+	for n in "$@"; do
+		ln "$IMAGES/$n.img" "$dir/files/$n.img" 2>/dev/null ||
+			cp "$IMAGES/$n.img" "$dir/files/$n.img"
+		bytes=$((bytes + $(stat -c %s "$IMAGES/$n.img")))
+	done
+	mkfs.ext4 -q -F -O ^has_journal -b 4096 -E root_owner=0:0 -d "$dir/files" \
+		"$dir/hostfs.disk" "$(( (bytes / 4 * 5 >> 20) + 64 ))M" > /dev/null ||
+		die "mkfs.ext4 of the host disk failed"
+	rm -rf "$dir/files"
+}
+
 # The static helpers for the VM: sfbench and the VM-side library.
 vm_bin() {
 	local bin=$BENCH_OUT/bin

@@ -59,6 +59,85 @@ mem_phase() {	# label type opts names...
 	umount_set "$label"
 }
 
+# ---- the container host stack (make demo) ---------------------------------
+# Image files on the host's ext4 disk (/dev/disk/by-id/hostfs), one mount
+# per image, each container an overlayfs over its image with a tmpfs upper,
+# as containerd's EROFS snapshotter stacks them; every file is read through
+# the merged views, and a program is exec'd from each.
+
+hostfs_mount() {
+	grep -q ' /hostfs ' /proc/mounts && return 0
+	mkdir -p /hostfs
+	mount -t ext4 -o ro,noload /dev/disk/by-id/hostfs /hostfs
+}
+
+# Mount image file NAME for LABEL the way HOW says, at /mnt/LABEL/NAME.
+#   erofs-file   stock erofs, file-backed (Linux >= 6.12, containerd's way);
+#                a buffered loop device where the kernel has no file backing
+#   erofs-dio    stock erofs on a direct-I/O loop device
+#   sharefs      mount.sharefs (what `mount -t sharefs FILE DIR` runs)
+host_mount() {	# label how name opts
+	local dir=/mnt/$1/$3 img=/hostfs/$3.img
+	mkdir -p "$dir"
+	case $2 in
+	erofs-file)
+		sfbench mount erofs "$img" "$dir" "" > /dev/null 2>&1 ||
+			{ echo "NOTE label=$1 file-backed erofs refused; buffered loop"
+			  mount -t erofs -o ro,loop "$img" "$dir"; } ;;
+	erofs-dio)
+		mount -t erofs -o ro "$(sfbench loop "$img" 0 "$(stat -c %s "$img")")" "$dir" ;;
+	sharefs)
+		mount.sharefs "$img" "$dir" -o "$4" ;;
+	esac || echo "MOUNTFAIL label=$1 how=$2 name=$3"
+}
+
+# One container: overlayfs, lower = the image's mount, upper on tmpfs.
+container_up() {	# label name
+	local o=/tmp/ovl/$1/$2
+	mkdir -p "$o/upper" "$o/work" "/run/$1/$2"
+	mount -t overlay overlay -o "lowerdir=/mnt/$1/$2,upperdir=$o/upper,workdir=$o/work" \
+		"/run/$1/$2" || echo "MOUNTFAIL label=$1 overlay=$2"
+}
+
+# A process exec'd from a container's merged view: the image's own shell,
+# which runs python3 with a few of its C modules where the image has it.
+container_exec() {	# label name
+	chroot "/run/$1/$2" /bin/sh -c \
+		'if [ -x /usr/bin/python3 ]; then python3 -c "import json, sqlite3, ssl"; else ls / > /dev/null; fi' \
+		> /dev/null 2>&1
+}
+
+# Page cache used by running containers of NAMES... over HOW's mounts:
+# every file read through the merged views, then a process exec'd from each.
+host_phase() {	# label how opts names...
+	local label=$1 how=$2 opts=$3 cb bb n rc
+	shift 3
+	hostfs_mount
+	sfbench drop
+	eval "$(sfbench mem)"; cb=$cached; bb=$buffers
+	for n in "$@"; do
+		host_mount "$label" "$how" "$n" "$opts"
+		container_up "$label" "$n"
+	done
+	eval "$(sfbench readall /run/"$label"/*)"
+	for n in "$@"; do
+		container_exec "$label" "$n"; rc=$?
+		echo "EXEC label=$label name=$n rc=$rc"
+	done
+	eval "$(sfbench mem)"
+	echo "MEM label=$label n=$# cached=$((cached - cb)) buffers=$((buffers - bb)) ns=$ns files=$files bytes=$bytes errors=$errors"
+	if [ "$how" = sharefs ]; then
+		local k line=
+		for k in shared_inodes members resident_bytes saved_bytes; do
+			line="$line $k=$(cat /sys/fs/sharefs/$k)"
+		done
+		echo "STAT label=$label$line"
+		[ -n "${SHOW_STAT:-}" ] && sharefs-stat
+	fi
+	for n in "$@"; do umount "/run/$label/$n"; done
+	umount_set "$label"
+}
+
 # One timed operation; prints SPEED op=OP label=LABEL ns=...
 timed() {	# op label sfbench-args...
 	local op=$1 label=$2 ns

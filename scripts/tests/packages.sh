@@ -37,6 +37,8 @@ check "postinst builds for every kernel with headers" grep -q 'dkms install -m s
 dpkg-deb -x "$tools_deb" "$tmp/tools"
 check "sharefs-tools: mkfs.sharefs in /usr/sbin runs" sh -c "$tmp/tools/usr/sbin/mkfs.sharefs 2>&1 | grep -q Usage"
 check "sharefs-tools: sharefs-stat in /usr/bin runs" "$tmp/tools/usr/bin/sharefs-stat" --help
+check "sharefs-tools: mount.sharefs in /usr/sbin (mount(8)'s helper)" \
+	sh -c "$tmp/tools/usr/sbin/mount.sharefs 2>&1 | grep -q 'Usage: mount.sharefs'"
 check "sharefs-tools depends on libarchive and libssl" sh -c "dpkg-deb -f $tools_deb Depends | grep libarchive | grep -q libssl"
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"
