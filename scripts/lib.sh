@@ -63,6 +63,10 @@ mkfs_erofs15() {	# mkfs.erofs arguments..., the image second to last
 	local img=${@:$#-1:1} tmp
 	tmp=$(dirname "$img")/.mkfs-tmp
 	mkdir -p "$tmp"
+	if [ "$(stat -c %d /tmp)" = "$(stat -c %d "$tmp")" ]; then
+		mkfs.erofs "$@"
+		return
+	fi
 	unshare --mount --propagation private \
 		sh -c 'mount --bind "$1" /tmp && shift && exec mkfs.erofs "$@"' _ "$tmp" "$@"
 }
