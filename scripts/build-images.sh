@@ -212,12 +212,23 @@ sharefs share-spoof sharespoof --no-fingerprint
 # VM mounts it and mounts the files with mount.sharefs.  io-copy is the same
 # image again (a second file to share with); junk is not an image.
 # Attached as its own disk only (hostfs.disk, not *.img: it holds images).
+# tools-a and tools-b hold the same static busybox at different block
+# addresses (b has a padding file first), for overlay_test's containers.
 hostfs() {
-	local d=$trees/hostfs
+	local d=$trees/hostfs t
 	rm -rf "$d" && mkdir -p "$d"
 	cp "$out/io-sharefs.img" "$d/io.sharefs"
 	cp "$out/io-sharefs.img" "$d/io-copy.sharefs"
 	cp "$out/io.img" "$d/io.erofs"
+	for t in a b; do
+		rm -rf "$trees/tools-$t" && mkdir -p "$trees/tools-$t/bin" "$trees/tools-$t/etc/d"
+		[ $t = b ] && head -c 300000 /dev/zero > "$trees/tools-$t/0pad"
+		cp /bin/busybox "$trees/tools-$t/bin/busybox"
+		echo "from the image" > "$trees/tools-$t/etc/d/lower"
+		echo "deleted above" > "$trees/tools-$t/etc/gone"
+		"$top/tools/mkfs.sharefs" -q -T1700000000 "$d/tools-$t.sharefs" \
+			"$trees/tools-$t" > /dev/null
+	done
 	head -c 65536 /dev/zero | tr '\0' 'j' > "$d/junk.img"
 	rm -f "$out/hostfs.disk"
 	mkfs.ext4 -q -F -O ^has_journal -b 4096 -E root_owner=0:0 -d "$d" \

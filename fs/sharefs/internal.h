@@ -241,6 +241,10 @@ void *sharefs_dir_bread(struct inode *dir, struct sharefs_buf *buf, u64 blknr,
 
 /* namei.c */
 extern const struct inode_operations sharefs_dir_iops;
+int sharefs_find_dirent(struct inode *dir, const struct qstr *q, u64 *nid);
+
+/* export.c */
+extern const struct export_operations sharefs_export_ops;
 
 /* share.c */
 struct sharefs_shared {

@@ -33,8 +33,7 @@ static int sharefs_dirent_cmp(struct inode *dir, const struct sharefs_dirblk *bl
 }
 
 /* Find @q in @dir: 0 and *@nid, -ENOENT, or an error. */
-static int sharefs_find_dirent(struct inode *dir, const struct qstr *q,
-			       u64 *nid)
+int sharefs_find_dirent(struct inode *dir, const struct qstr *q, u64 *nid)
 {
 	struct sharefs_buf buf = SHAREFS_BUF_INIT;
 	u64 nblocks = DIV_ROUND_UP(i_size_read(dir), dir->i_sb->s_blocksize);

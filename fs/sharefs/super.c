@@ -295,6 +295,7 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_time_gran = 1;
 	sb->s_op = &sharefs_sops;
 	sb->s_xattr = sharefs_xattr_handlers;
+	sb->s_export_op = &sharefs_export_ops;
 
 	err = sharefs_read_super(sb);
 	if (err)
