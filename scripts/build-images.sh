@@ -204,6 +204,15 @@ sharefs share-a share
 sharefs share-b shareb
 sharefs share-a1k share -b 1024
 erofs19 share-e19 share --xattr-inode-digest=trusted.fingerprint
+# the same content in eight more layouts, for the stress test's mounts: no
+# two mounts read a shared file at the same block addresses
+sharefs share-a2k share -b 2048
+sharefs share-pad sharepad
+sharefs share-pad1k sharepad -b 1024
+sharefs share-pad2k sharepad -b 2048
+sharefs share-b1k shareb -b 1024
+sharefs share-b2k shareb -b 2048
+erofs19 share-e19pad sharepad --xattr-inode-digest=trusted.fingerprint
 sharefs share-lie sharelie --no-fingerprint
 sharefs share-spoof sharespoof --no-fingerprint
 

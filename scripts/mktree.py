@@ -165,6 +165,13 @@ def shareb(d, rng):
     write(f'{d}/usr/lib/extra.so', rng.randbytes(1 << 20))
 
 
+def sharepad(d, rng):
+    """the share tree behind a 300 KiB file that sorts first: every shared
+    file at other block addresses than in share-a (stress_test)"""
+    share(d, rng)
+    write(f'{d}/0pad', rng.randbytes(300 << 10))
+
+
 def big_fingerprint():
     import hashlib
     return b'sha256:' + hashlib.sha256(share_content()['big.so']).digest()
@@ -184,7 +191,7 @@ def sharespoof(d, rng):
 
 PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
-            'sharespoof': sharespoof}
+            'sharespoof': sharespoof, 'sharepad': sharepad}
 
 
 def main():

@@ -3,10 +3,20 @@
  * stress_test - churn of mounts under concurrent readers, then a clean
  * module unload.
  *
- * Ten mounts of the four images that share content (share-a x3, share-b
- * x3 with the same files under usr/, share-a1k x2 in 1 KiB blocks,
- * share-e19 x2 from upstream's mkfs.erofs with the ishare pointer), all in
- * one domain.  For STRESS_SECONDS, reader threads read random files of
+ * Twelve mounts of twelve images that share content, each with its own
+ * layout, so that no two mounts read a shared file at the same block
+ * addresses (a read continued on the wrong device would show as wrong
+ * bytes): the share tree by mkfs.sharefs in 4, 2 and 1 KiB blocks, behind
+ * a padding file in 4, 2 and 1 KiB blocks, both by upstream's mkfs.erofs
+ * with the ishare pointer, and share-b (the files under usr/, another
+ * file between them) in 4, 2 and 1 KiB blocks; all in one domain.
+ *
+ * concurrent_umount: readers on every mount, then all of them unmounted at
+ * once by one thread each, lazily while the readers go on with the files
+ * they have open; then mounted again and unmounted at once with umount(2)
+ * proper, which must succeed for every one.
+ *
+ * churn_then_rmmod: for STRESS_SECONDS, reader threads read random files of
  * random mounts with read(), mmap() and splice() and compare the SHA-256
  * of what they got with the one of a noshare reference mount; a churn
  * thread unmounts (lazily: open files keep their superblock) and mounts
@@ -44,10 +54,10 @@ static const struct slot_def {
 	const char *image;
 	const char *prefix;	/* where lib/, bin/, docs/ are */
 } slot_defs[] = {
-	{ "share-a", "" }, { "share-a", "" }, { "share-a", "" },
-	{ "share-b", "usr/" }, { "share-b", "usr/" }, { "share-b", "usr/" },
-	{ "share-a1k", "" }, { "share-a1k", "" },
-	{ "share-e19", "" }, { "share-e19", "" },
+	{ "share-a", "" }, { "share-a2k", "" }, { "share-a1k", "" },
+	{ "share-pad", "" }, { "share-pad2k", "" }, { "share-pad1k", "" },
+	{ "share-e19", "" }, { "share-e19pad", "" },
+	{ "share-b", "usr/" }, { "share-b2k", "usr/" }, { "share-b1k", "usr/" },
 };
 #define NSLOTS	(sizeof(slot_defs) / sizeof(slot_defs[0]))
 
@@ -325,6 +335,142 @@ FIXTURE(stress) {
 };
 FIXTURE_SETUP(stress) {}
 FIXTURE_TEARDOWN(stress) {}
+
+/* ---- concurrent umount ------------------------------------------------ */
+
+struct cu_arg {
+	struct stress *s;
+	int slot;
+	int lazy;
+	pthread_barrier_t *go;
+	int ret;
+	volatile int *detached;
+};
+
+/* read the files of one mount until it is gone (lazy) or told to stop */
+static void *cu_reader(void *arg)
+{
+	struct cu_arg *a = arg;
+	struct stress *s = a->s;
+	unsigned int seed = (unsigned int)(uintptr_t)pthread_self();
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char path[512];
+
+	while (!s->stop) {
+		int f = rand_r(&seed) % NFILES, how = rand_r(&seed) % 3, fd, ret;
+
+		rel_path(path, sizeof(path), s->dirs[a->slot],
+			 &slot_defs[a->slot], files[f]);
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			if (*a->detached)
+				break;		/* the mount is gone: done */
+			pthread_mutex_lock(&s->lock);
+			if (!s->errors++)
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "open %s: %s", path, strerror(errno));
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		ret = hash_fd(fd, how, md);
+		close(fd);
+		pthread_mutex_lock(&s->lock);
+		if (ret) {
+			if (!s->errors++)
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "read %s: %s", path, strerror(-ret));
+		} else if (memcmp(md, s->ref[f], sizeof(md))) {
+			if (!s->mismatches++)
+				snprintf(s->first_error, sizeof(s->first_error),
+					 "%s %s: wrong data", how == 0 ? "read" :
+					 how == 1 ? "mmap" : "splice", path);
+		} else {
+			s->reads[how]++;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+static void *cu_umount(void *arg)
+{
+	struct cu_arg *a = arg;
+
+	pthread_barrier_wait(a->go);
+	/* from here a failed open is the mount going, not an error */
+	*a->detached = 1;
+	a->ret = umount2(a->s->dirs[a->slot], a->lazy ? MNT_DETACH : 0) ? errno : 0;
+	return NULL;
+}
+
+/* one round: mount all, readers on all, then unmount all at once */
+static void cu_round(struct __test_metadata *_metadata, struct stress *s,
+		     int lazy)
+{
+	pthread_t rd[NSLOTS][2], um[NSLOTS];
+	struct cu_arg ra[NSLOTS], ua[NSLOTS];
+	volatile int detached[NSLOTS] = { 0 };
+	pthread_barrier_t go;
+
+	s->stop = 0;
+	pthread_barrier_init(&go, NULL, NSLOTS);
+	for (size_t i = 0; i < NSLOTS; i++) {
+		ASSERT_EQ(0, sfs_mount_image(slot_defs[i].image, "sharefs",
+					     "domain=stress", s->dirs[i],
+					     sizeof(s->dirs[i])));
+		ra[i] = (struct cu_arg){ s, (int)i, lazy, &go, 0, &detached[i] };
+		ua[i] = ra[i];
+		for (int r = 0; r < 2; r++)
+			ASSERT_EQ(0, pthread_create(&rd[i][r], NULL, cu_reader, &ra[i]));
+	}
+	sleep(2);
+	if (!lazy) {		/* umount(2) proper needs the files closed */
+		s->stop = 1;
+		for (size_t i = 0; i < NSLOTS; i++)
+			for (int r = 0; r < 2; r++)
+				pthread_join(rd[i][r], NULL);
+	}
+	for (size_t i = 0; i < NSLOTS; i++)
+		ASSERT_EQ(0, pthread_create(&um[i], NULL, cu_umount, &ua[i]));
+	for (size_t i = 0; i < NSLOTS; i++) {
+		pthread_join(um[i], NULL);
+		EXPECT_EQ(0, ua[i].ret) TH_LOG("umount %s: %s", s->dirs[i], strerror(ua[i].ret));
+	}
+	if (lazy)
+		for (size_t i = 0; i < NSLOTS; i++)
+			for (int r = 0; r < 2; r++)
+				pthread_join(rd[i][r], NULL);
+	for (size_t i = 0; i < NSLOTS; i++)
+		rmdir(s->dirs[i]);
+	pthread_barrier_destroy(&go);
+}
+
+TEST_F_TIMEOUT(stress, concurrent_umount, 120)
+{
+	struct stress *s = calloc(1, sizeof(*s));
+
+	if (getuid() != 0)
+		SKIP(return, "needs root");
+	if (!sfs_have_fs("sharefs"))
+		SKIP(return, "sharefs is not registered");
+	umount_leftovers();
+	ASSERT_EQ(0, sharefs_mounts());
+	pthread_mutex_init(&s->lock, NULL);
+	ASSERT_EQ(0, reference_hashes(s));
+	sfs_drop_caches("3");
+	cu_round(_metadata, s, 1);
+	cu_round(_metadata, s, 0);
+	TH_LOG("%zu mounts at once: %ld read, %ld mmap, %ld splice checks",
+	       NSLOTS, s->reads[0], s->reads[1], s->reads[2]);
+	EXPECT_EQ(0, s->errors) TH_LOG("%ld errors, first: %s", s->errors, s->first_error);
+	EXPECT_EQ(0, s->mismatches) TH_LOG("%ld wrong data, first: %s", s->mismatches, s->first_error);
+	EXPECT_LT(0, s->reads[0] + s->reads[1] + s->reads[2]);
+	/* lazily unmounted superblocks go with their last file */
+	for (int t = 0; t < 50 && sharefs_mounts() > 0; t++)
+		usleep(100000);
+	EXPECT_EQ(0, sharefs_mounts());
+	free(s);
+}
 
 TEST_F_TIMEOUT(stress, churn_then_rmmod, 120)
 {
