@@ -151,8 +151,6 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 	} else {
 		err = sharefs_read_dir(&b, source);
 		if (!err)
-			err = sharefs_content_fingerprint_all(&b);
-		if (!err)
 			err = sharefs_content_store_all(&b);
 	}
 	if (!err) {

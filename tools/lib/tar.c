@@ -271,64 +271,6 @@ static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
 	return 0;
 }
 
-/* Where byte off of content c lives in the image; -1 if nowhere (hole). */
-static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
-			uint64_t off, uint64_t *room)
-{
-	unsigned int bits = b->opts.blkszbits;
-
-	if (c->sparse) {
-		unsigned int shift = bits + c->chunkbits;
-		uint64_t i = off >> shift;
-
-		if (i >= c->nchunks || c->chunkmap[i] == SHAREFS_NULL_ADDR)
-			return -1;
-		*room = ((i + 1) << shift) - off;
-		return (int64_t)(((uint64_t)c->chunkmap[i] << bits) +
-				 (off & ((1ull << shift) - 1)));
-	}
-	*room = UINT64_MAX;
-	return (int64_t)((c->blkaddr << bits) + off);
-}
-
-static int write_data(struct tarctx *t, struct sharefs_content *c,
-		      const uint8_t *p, size_t len, uint64_t off)
-{
-	struct sharefs_build *b = t->b;
-	uint64_t tailoff = c->size - c->size % b->blksz;
-
-	while (len) {
-		uint64_t room, n = len;
-		int64_t pos;
-		int err;
-
-		if (off >= c->size)
-			return -EINVAL;
-		if (n > c->size - off)
-			n = c->size - off;
-		if (!c->sparse && off < tailoff && off + n > tailoff)
-			n = tailoff - off;
-		if (!c->sparse && off >= tailoff) {
-			memcpy(c->tail + (off - tailoff), p, (size_t)n);
-			if (!c->tail_block)
-				goto next;
-		}
-		pos = data_pos(b, c, off, &room);
-		if (pos < 0)
-			return -EINVAL;	/* data where the sparse map had a hole */
-		if (n > room)
-			n = room;
-		err = sharefs_pwrite_all(b->fd, p, (size_t)n, (uint64_t)pos);
-		if (err)
-			return err;
-next:
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_file(struct tarctx *t, struct archive *a,
 		     struct archive_entry *e, struct sharefs_node *n,
 		     const char *path)
@@ -343,35 +285,21 @@ static int read_file(struct tarctx *t, struct archive *a,
 	n->content = c;
 	if (!md)
 		return -ENOMEM;
-	if (c->size % b->blksz)
-		c->tail = sharefs_xcalloc(1, b->blksz);
 	if (archive_entry_sparse_reset(e) > 0) {
 		la_int64_t so, sl;
-		unsigned int bits = 0;
 
-		c->sparse = true;
-		while (bits < 31 && ((c->size - 1) >> (b->opts.blkszbits + bits)) + 1 > 4096)
-			bits++;
-		c->chunkbits = bits;
-		c->nchunks = (uint32_t)(((c->size - 1) >> (b->opts.blkszbits + bits)) + 1);
-		c->chunkmap = sharefs_xcalloc(c->nchunks, sizeof(uint32_t));
-		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK) {
-			unsigned int shift = b->opts.blkszbits + bits;
-
-			if (sl <= 0 || (uint64_t)so >= c->size)
-				continue;
-			for (uint64_t i = (uint64_t)so >> shift;
-			     i <= ((uint64_t)so + (uint64_t)sl - 1) >> shift && i < c->nchunks; i++)
-				c->chunkmap[i] = 1;
-		}
+		sharefs_content_plan_chunks(b, c);
+		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK)
+			if (sl > 0 && (uint64_t)so < c->size)
+				sharefs_content_mark_data(b, c, (uint64_t)so,
+							  (uint64_t)sl);
 	}
 	/* reserve the fingerprint xattr so the inline decision is final now */
 	sharefs_add_fingerprint(b, n);
 	c->tail_block = !sharefs_want_inline(b->blksz,
 			sizeof(struct sharefs_inode_extended) +
 			sharefs_xattr_ibody_size(n), c->size);
-	start = b->data_next;
-	sharefs_content_stream_begin(b, c);
+	start = sharefs_content_place(b, c);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (;;) {
 		const void *buf;
@@ -399,7 +327,7 @@ static int read_file(struct tarctx *t, struct archive *a,
 			hashed += z;
 		}
 		EVP_DigestUpdate(md, buf, size);
-		err = write_data(t, c, buf, size, (uint64_t)off);
+		err = sharefs_content_write(b, c, buf, size, (uint64_t)off);
 		if (err) {
 			sharefs_msg("%s: %s: %s", b->image, path, err == -EINVAL ?
 				    "data outside the sparse map" : strerror(-err));
@@ -415,24 +343,10 @@ static int read_file(struct tarctx *t, struct archive *a,
 		hashed += z;
 	}
 	EVP_DigestFinal_ex(md, c->digest, NULL);
-	c->placed = true;
 	sharefs_add_fingerprint(b, n);
-	{
-		struct sharefs_content *o = sharefs_content_dedup(b, c);
-
-		/* share only when the earlier copy has every block we need */
-		if (o && (!c->tail_block || o->tail_block)) {
-			if (b->data_next > start) {
-				b->data_next = start;
-				if (ftruncate(b->fd, (off_t)(start << b->opts.blkszbits))) {
-					err = -errno;
-					goto out;
-				}
-			}
-			b->dedup_bytes += c->size;
-			n->content = o;
-		}
-	}
+	err = sharefs_content_finish(b, c, start);
+	if (c->same)
+		n->content = c->same;
 out:
 	EVP_MD_CTX_free(md);
 	return err;

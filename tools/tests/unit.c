@@ -8,7 +8,7 @@
  * reader below that follows the documented format, independent of the
  * writer's layout code; fsck.erofs is the outside oracle when installed.
  *
- * Usage: unit PATH/TO/mkfs.sharefs
+ * Usage: unit PATH/TO/mkfs.sharefs [PATH/TO/sharefs-stat [PATH/TO/iotrace.so]]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,10 +21,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "mkfs.h"
 
 static int npass, nfail, nskip, ntest;
-static const char *mkfs;
+static const char *mkfs, *iotrace;
 static char work[256];
 
 static void result(bool ok, const char *name, const char *skip)
@@ -183,6 +184,34 @@ static int get_xattr(struct img *im, uint64_t nid, uint8_t index,
 		p += (4 + nl + vs + 3) & ~3u;
 	}
 	return -1;
+}
+
+/*
+ * The stored bytes of a flat file hash to its trusted.fingerprint: what
+ * a sharing mount trusts is what the image holds.
+ */
+static bool stored_matches_fp(struct img *im, const char *path)
+{
+	uint8_t v[64], md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int64_t nid = walk(im, path);
+	struct ino i;
+	bool ok;
+
+	if (nid < 0 || !ctx)
+		return false;
+	get_ino(im, (uint64_t)nid, &i);
+	ok = get_xattr(im, (uint64_t)nid, 4, "fingerprint", v) == 39 &&
+	     i.layout != SHAREFS_INODE_CHUNK_BASED;
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (uint64_t off = 0; ok && off < i.size; off += im->bsz) {
+		uint64_t len = i.size - off < im->bsz ? i.size - off : im->bsz;
+
+		EVP_DigestUpdate(ctx, data_at(im, &i, off), (size_t)len);
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	return ok && !memcmp(v, "sha256:", 7) && !memcmp(v + 7, md, 32);
 }
 
 /* ---- tests ---- */
@@ -371,7 +400,67 @@ static void t_fingerprint(const char *image, const char *src)
 		     !memcmp(data_at(&im, &f, 4999), "x", 1);
 		result(ok, "inline_tail_in_inode_block", NULL);
 	}
+	result(stored_matches_fp(&im, "big") && stored_matches_fp(&im, "big.copy") &&
+	       stored_matches_fp(&im, "a.txt") && stored_matches_fp(&im, "sub/deep/f5000"),
+	       "stored_bytes_match_fingerprint", NULL);
 	free(im.d);
+}
+
+/*
+ * Each source file is opened once and its bytes are read once, by read or
+ * pread (not copy_file_range, whose bytes nobody hashes): the bytes hashed
+ * are the bytes stored.  Hard-linked files are left out (one open serves
+ * all their names).
+ */
+static void t_single_read(const char *src)
+{
+	if (!iotrace) {
+		result(true, "source_files_opened_and_read_once", "no iotrace.so");
+		return;
+	}
+	result(sh("rm -f %s/io.log && LD_PRELOAD=%s IOTRACE_LOG=%s/io.log IOTRACE_PREFIX=%s/ "
+		  "%s -q -j2 %s/once.img %s", work, iotrace, work, src, mkfs, work, src) == 0 &&
+	       sh("cd %s && find %s -type f -size +0c -links 1 -printf '%%p 1 %%s 0\\n' | sort > once.want && "
+		  "awk '$1 == \"open\" { o[$2]++ } "
+		  "$1 == \"close\" { sub(\"read=\", \"\", $3); sub(\"cfr=\", \"\", $4); r[$2] += $3; c[$2] += $4 } "
+		  "END { for (p in o) print p, o[p], r[p] + 0, c[p] + 0 }' io.log | sort > once.got && "
+		  "join -o 2.1,2.2,2.3,2.4 once.want once.got > once.joined && "
+		  "diff once.want once.joined | head -5 >&2 && cmp -s once.want once.joined",
+		  work, src) == 0 &&
+	       sh("grep -q '^open %s/big$' %s/io.log", src, work) == 0,
+	       "source_files_opened_and_read_once", NULL);
+}
+
+/*
+ * A file that changes while mkfs runs: iotrace.so flips a byte of m1 (read
+ * whole in memory) and of m2 (streamed, 3 MiB) each time mkfs closes them.
+ * A second read would store bytes that do not match the fingerprint.
+ */
+static void t_edit_between_reads(void)
+{
+	char img[400];
+	struct img im;
+	bool ok;
+
+	if (!iotrace) {
+		result(true, "file_edited_under_mkfs_stored_as_hashed", "no iotrace.so");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/edit.img", work);
+	ok = sh("rm -rf %s/edit && mkdir %s/edit && head -c 200000 /dev/urandom > %s/edit/m1 && "
+		"head -c 3000000 /dev/urandom > %s/edit/m2 && cp %s/edit/m1 %s/edit/m1.copy",
+		work, work, work, work, work, work) == 0 &&
+	     sh("LD_PRELOAD=%s IOTRACE_PREFIX=%s/edit/ IOTRACE_MUTATE=%s/edit/m1:%s/edit/m2 "
+		"%s -q %s %s/edit", iotrace, work, work, work, mkfs, img, work) == 0 &&
+	     !img_open(&im, img);
+	if (!ok) {
+		result(false, "file_edited_under_mkfs_stored_as_hashed", NULL);
+		return;
+	}
+	ok = stored_matches_fp(&im, "m1") && stored_matches_fp(&im, "m2") &&
+	     stored_matches_fp(&im, "m1.copy");
+	free(im.d);
+	result(ok, "file_edited_under_mkfs_stored_as_hashed", NULL);
 }
 
 static bool same_file(const char *a, const char *b)
@@ -575,6 +664,7 @@ int main(int argc, char **argv)
 	char src[320], image[320];
 
 	mkfs = argc > 1 ? realpath(argv[1], NULL) : NULL;
+	iotrace = argc > 3 ? realpath(argv[3], NULL) : NULL;
 	if (!mkfs) {
 		fprintf(stderr, "usage: unit PATH/TO/mkfs.sharefs\n");
 		return 2;
@@ -604,6 +694,8 @@ int main(int argc, char **argv)
 		t_super_checksum(p);
 	}
 	t_repro(src);
+	t_single_read(src);
+	t_edit_between_reads();
 	t_tar(src);
 	t_ishare(src);
 	t_errors(src);
