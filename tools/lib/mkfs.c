@@ -153,11 +153,8 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		if (!err)
 			err = sharefs_content_store_all(&b);
 	}
-	if (!err) {
-		err = sharefs_write_image(&b);
-		if (err)
-			sharefs_msg("%s: writing image: %s", image, strerror(-err));
-	}
+	if (!err)
+		err = sharefs_write_image(&b);	/* says what failed */
 	if (close(b.fd) && !err) {
 		err = -errno;
 		sharefs_msg("%s: %s", image, strerror(errno));
