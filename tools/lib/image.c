@@ -264,6 +264,10 @@ static size_t inode_extra(const struct sharefs_build *b,
 #define XATTR_IBODY_MAX	(sizeof(struct sharefs_xattr_ibody_header) + \
 			 4 * (size_t)(UINT16_MAX - 1))
 
+/* What encode_dev() can store: the kernel's own 12-bit major, 20-bit minor. */
+#define RDEV_MAJOR_MAX	0xfffu
+#define RDEV_MINOR_MAX	0xfffffu
+
 static int layout_node(struct sharefs_build *b, struct sharefs_node *n)
 {
 	sharefs_xattrs_sort(n);
@@ -273,6 +277,14 @@ static int layout_node(struct sharefs_build *b, struct sharefs_node *n)
 			    n->path ? n->path : "?", n->xattr_size,
 			    XATTR_IBODY_MAX);
 		return -E2BIG;
+	}
+	if ((S_ISCHR(n->mode) || S_ISBLK(n->mode)) &&
+	    (n->rdev_major > RDEV_MAJOR_MAX || n->rdev_minor > RDEV_MINOR_MAX)) {
+		sharefs_msg("%s: device %llu:%llu does not fit the format's %u-bit major and %u-bit minor",
+			    n->path ? n->path : "?",
+			    (unsigned long long)n->rdev_major,
+			    (unsigned long long)n->rdev_minor, 12, 20);
+		return -ERANGE;
 	}
 	n->compact = fits_compact(b, n);
 	n->datalayout = SHAREFS_INODE_FLAT_PLAIN;
@@ -318,9 +330,10 @@ static uint64_t place_inodes(struct sharefs_build *b, struct order *o)
 	return pos;
 }
 
-static uint32_t encode_dev(uint32_t major, uint32_t minor)
+/* Linux's new_encode_dev(); layout_node() refused what does not fit. */
+static uint32_t encode_dev(uint64_t major, uint64_t minor)
 {
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	return (uint32_t)((minor & 0xff) | (major << 8) | ((minor & ~0xffull) << 12));
 }
 
 static uint32_t node_startblk(const struct sharefs_node *n)

@@ -81,7 +81,7 @@ struct sharefs_dentry {
 
 struct sharefs_node {
 	uint32_t mode, uid, gid;
-	uint32_t rdev_major, rdev_minor;
+	uint64_t rdev_major, rdev_minor;	/* checked against the format in image.c */
 	int64_t mtime;
 	uint32_t mtime_nsec;
 	uint32_t nlink;			/* links inside the image */

@@ -166,8 +166,8 @@ static void set_attrs(struct sharefs_node *n, struct archive_entry *e)
 	n->mtime = archive_entry_mtime(e);
 	n->mtime_nsec = archive_entry_mtime_is_set(e) ?
 			(uint32_t)archive_entry_mtime_nsec(e) : 0;
-	n->rdev_major = (uint32_t)archive_entry_rdevmajor(e);
-	n->rdev_minor = (uint32_t)archive_entry_rdevminor(e);
+	n->rdev_major = (uint64_t)archive_entry_rdevmajor(e);
+	n->rdev_minor = (uint64_t)archive_entry_rdevminor(e);
 }
 
 /* POSIX ACLs as the VFS xattr: version 2, then {tag, perm, id} sorted. */

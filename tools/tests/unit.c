@@ -630,6 +630,35 @@ static void t_xattr_limit(void)
 	       no_leftover(img), "xattrs_too_large_refused", NULL);
 }
 
+/*
+ * The format's rdev holds a 12-bit major and a 20-bit minor; larger
+ * numbers used to be truncated silently into another device.
+ */
+static void t_rdev_limit(void)
+{
+	char img[400];
+	struct img im;
+	struct ino i;
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/rdev.img", work);
+	ok = mktar("dev_ok", "node('c', tarfile.CHRTYPE, devmajor=4095, devminor=1048575)") == 0 &&
+	     mktar("dev_major", "node('c', tarfile.CHRTYPE, devmajor=4096, devminor=0)") == 0 &&
+	     mktar("dev_minor", "node('b', tarfile.BLKTYPE, devmajor=8, devminor=1048576)") == 0 &&
+	     sh("%s -q --tar %s %s/dev_ok.tar", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		get_ino(&im, (uint64_t)walk(&im, "c"), &i);
+		ok = S_ISCHR(i.mode) && i.startblk == 0xffffffffu;
+		free(im.d);
+	}
+	ok = ok && sh("rm %s && %s -q --tar %s %s/dev_major.tar 2> %s/dev.err", img, mkfs, img, work, work) == 1 &&
+	     sh("grep -q 'c: device 4096:0 does not fit' %s/dev.err", work) == 0 &&
+	     sh("%s -q --tar %s %s/dev_minor.tar 2> %s/dev.err", mkfs, img, work, work) == 1 &&
+	     sh("grep -q 'b: device 8:1048576 does not fit' %s/dev.err", work) == 0 &&
+	     no_leftover(img);
+	result(ok, "device_numbers_too_large_refused", NULL);
+}
+
 static void t_ishare(const char *src)
 {
 	char img[512];
@@ -736,6 +765,7 @@ int main(int argc, char **argv)
 	t_tar(src);
 	t_ishare(src);
 	t_xattr_limit();
+	t_rdev_limit();
 	t_errors(src);
 	t_stat(argc > 2 ? realpath(argv[2], NULL) : NULL);
 
