@@ -78,19 +78,8 @@ void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 	(void)fp_entry_size;
 	memcpy(value, SHAREFS_FP_TAG, SHAREFS_FP_TAG_LEN);
 	memcpy(value + SHAREFS_FP_TAG_LEN, c->digest, SHAREFS_FP_DIGEST_LEN);
+	/* the readers dropped any copy that came with the source */
 	if (b->opts.ishare) {
-		/* one name, one encoding: drop a copy that came with the source */
-		for (unsigned int i = 0; i < n->nxattrs; i++) {
-			struct sharefs_xattr *x = &n->xattrs[i];
-
-			if (x->index == SHAREFS_XATTR_INDEX_TRUSTED &&
-			    !strcmp(x->name, SHAREFS_FP_SUFFIX)) {
-				free(x->name);
-				free(x->value);
-				n->xattrs[i] = n->xattrs[--n->nxattrs];
-				break;
-			}
-		}
 		sharefs_xattr_set_raw(n, SHAREFS_XATTR_LONG_PREFIX |
 				      b->ishare_prefix_id, "", value,
 				      sizeof(value));

@@ -151,6 +151,7 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 		      const void *value, size_t len);
 void sharefs_xattr_set_raw(struct sharefs_node *n, uint8_t index,
 			   const char *name, const void *value, size_t len);
+void sharefs_xattr_drop_fingerprint(struct sharefs_node *n);
 void sharefs_xattrs_sort(struct sharefs_node *n);
 unsigned int sharefs_xattr_ibody_size(const struct sharefs_node *n);
 int sharefs_name_cmp(const char *a, unsigned int alen,

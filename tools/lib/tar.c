@@ -268,6 +268,7 @@ static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
 	if (!def && S_ISDIR(n->mode))
 		acl_to_xattr(n, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 			     "system.posix_acl_default");
+	sharefs_xattr_drop_fingerprint(n);
 	return 0;
 }
 

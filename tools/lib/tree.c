@@ -149,6 +149,31 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 	return -EOPNOTSUPP;
 }
 
+/*
+ * A fingerprint in the image is always one mkfs computed from the bytes it
+ * stores.  One that comes with the source (a directory's xattrs, a tar's
+ * SCHILY.xattr) was never checked against the content, so it is dropped
+ * whatever the options: --no-fingerprint images carry none, and empty or
+ * non-regular files never carry one.  The --ishare-xattr name is the same
+ * full name (long prefix "trusted.fingerprint", empty suffix), so this
+ * covers it too.
+ */
+void sharefs_xattr_drop_fingerprint(struct sharefs_node *n)
+{
+	for (unsigned int i = 0; i < n->nxattrs; i++) {
+		struct sharefs_xattr *x = &n->xattrs[i];
+
+		if (x->index == SHAREFS_XATTR_INDEX_TRUSTED &&
+		    x->name_len == sizeof(SHAREFS_FP_SUFFIX) - 1 &&
+		    !memcmp(x->name, SHAREFS_FP_SUFFIX, x->name_len)) {
+			free(x->name);
+			free(x->value);
+			n->xattrs[i] = n->xattrs[--n->nxattrs];
+			return;
+		}
+	}
+}
+
 static int xattr_cmp(const void *pa, const void *pb)
 {
 	const struct sharefs_xattr *a = pa, *b = pb;

@@ -659,6 +659,48 @@ static void t_rdev_limit(void)
 	result(ok, "device_numbers_too_large_refused", NULL);
 }
 
+/*
+ * A trusted.fingerprint that comes with the source was never checked
+ * against the content: it must not reach the image.  With
+ * --no-fingerprint no file carries one; by default only non-empty regular
+ * files do, and theirs is computed (a forged one is replaced).
+ */
+static void t_source_fingerprint(void)
+{
+	static const char *const names[] = { "f", "e", "d" };
+	const char *forged = "0x7368613235363a" "4242424242424242424242424242424242424242424242424242424242424242";
+	char img[400], timg[400];
+	struct img im, tim;
+	uint8_t v[64];
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/nofp.img", work);
+	snprintf(timg, sizeof(timg), "%.300s/nofp-tar.img", work);
+	ok = sh("rm -rf %s/fp && mkdir -p %s/fp/d && cd %s/fp && echo abc > f && : > e && "
+		"for n in f e d; do setfattr -n trusted.fingerprint -v %s $n || exit 1; done && "
+		"tar --xattrs --xattrs-include='*' -cf ../fp.tar .", work, work, work, forged) == 0 &&
+	     sh("%s -q --no-fingerprint %s %s/fp", mkfs, img, work) == 0 &&
+	     sh("%s -q --no-fingerprint --tar %s %s/fp.tar", mkfs, timg, work) == 0 &&
+	     !img_open(&im, img) && !img_open(&tim, timg);
+	if (!ok) {
+		result(false, "source_fingerprint_not_passed_through", NULL);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		ok = ok && get_xattr(&im, (uint64_t)walk(&im, names[i]), 4, "fingerprint", v) < 0 &&
+		     get_xattr(&tim, (uint64_t)walk(&tim, names[i]), 4, "fingerprint", v) < 0;
+	free(im.d);
+	free(tim.d);
+	ok = ok && sh("%s -q %s %s/fp", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		ok = stored_matches_fp(&im, "f") &&
+		     get_xattr(&im, (uint64_t)walk(&im, "e"), 4, "fingerprint", v) < 0 &&
+		     get_xattr(&im, (uint64_t)walk(&im, "d"), 4, "fingerprint", v) < 0;
+		free(im.d);
+	}
+	result(ok, "source_fingerprint_not_passed_through", NULL);
+}
+
 static void t_ishare(const char *src)
 {
 	char img[512];
@@ -764,6 +806,7 @@ int main(int argc, char **argv)
 	t_edit_between_reads();
 	t_tar(src);
 	t_ishare(src);
+	t_source_fingerprint();
 	t_xattr_limit();
 	t_rdev_limit();
 	t_errors(src);
