@@ -25,7 +25,7 @@ static const char usage_text[] =
 "page cache between images.  Identical files are stored once.\n"
 "\n"
 "The stock erofs driver and erofs-utils read the image.  It is written to\n"
-"IMAGE.tmp-XXXXXX and renamed to IMAGE only when complete.\n"
+"IMAGE.tmp-XXXXXX and renamed to IMAGE only when complete and on disk.\n"
 "\n"
 "Options:\n"
 "  -b, --block-size=N     block size: 512, 1024, 2048 or 4096 (default 4096;\n"

@@ -463,6 +463,26 @@ static void t_edit_between_reads(void)
 	result(ok, "file_edited_under_mkfs_stored_as_hashed", NULL);
 }
 
+/*
+ * The image's bytes are durable before its name: fsync of the temporary
+ * file, then of the directory, then the rename, then the directory again
+ * (the order iotrace.so logs them in).
+ */
+static void t_fsync_order(const char *src)
+{
+	if (!iotrace) {
+		result(true, "fsync_before_rename", "no iotrace.so");
+		return;
+	}
+	result(sh("rm -f %s/dur.log && LD_PRELOAD=%s IOTRACE_LOG=%s/dur.log %s -q %s/dur.img %s",
+		  work, iotrace, work, mkfs, work, src) == 0 &&
+	       sh("cd %s && grep -E '^(fsync|rename) ' dur.log | sed 's/tmp-[A-Za-z0-9]*/tmp-X/g' > dur.got && "
+		  "printf 'fsync %%s/dur.img.tmp-X\\nfsync %%s\\nrename %%s/dur.img.tmp-X %%s/dur.img\\nfsync %%s\\n' "
+		  "%s %s %s %s %s > dur.want && diff dur.want dur.got >&2",
+		  work, work, work, work, work, work) == 0,
+	       "fsync_before_rename", NULL);
+}
+
 static bool same_file(const char *a, const char *b)
 {
 	return sh("cmp -s %s %s", a, b) == 0;
@@ -804,6 +824,7 @@ int main(int argc, char **argv)
 	t_repro(src);
 	t_single_read(src);
 	t_edit_between_reads();
+	t_fsync_order(src);
 	t_tar(src);
 	t_ishare(src);
 	t_source_fingerprint();
