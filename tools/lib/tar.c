@@ -6,8 +6,12 @@
  * region when its header arrives and its bytes are written there while they
  * are hashed.  A file whose digest matches an earlier one gives its blocks
  * back (they are the last ones allocated) and shares the earlier copy.
- * Entries may come in any order and may repeat a path (the last one wins);
- * missing parent directories are created with mode 0755.  Paths are kept
+ * Entries may come in any order and may repeat a path: the last one wins
+ * and replaces the earlier one completely, as `tar -x --recursive-unlink`
+ * (and an OCI layer applier) does: a directory replaced by anything but a
+ * directory leaves with everything below it; a directory over a directory
+ * only takes the new attributes and keeps the children (plain `tar -x`).
+ * Missing parent directories are created with mode 0755.  Paths are kept
  * in a hash table that maps the normalized path to its dentry.
  */
 #define _GNU_SOURCE
@@ -27,6 +31,7 @@ struct pent {
 	char *path;
 	struct sharefs_node *dir;	/* parent */
 	size_t idx;			/* index in dir->children */
+	bool gone;			/* below a replaced directory */
 };
 
 struct tarctx {
@@ -50,9 +55,10 @@ static struct pent *ptab_find(struct tarctx *t, const char *path)
 {
 	if (!t->cap)
 		return NULL;
+	/* a gone entry keeps its slot: later ones may sit after it */
 	for (size_t i = str_hash(path) & (t->cap - 1); t->tab[i].path;
 	     i = (i + 1) & (t->cap - 1))
-		if (!strcmp(t->tab[i].path, path))
+		if (!t->tab[i].gone && !strcmp(t->tab[i].path, path))
 			return &t->tab[i];
 	return NULL;
 }
@@ -70,14 +76,16 @@ static void ptab_add(struct tarctx *t, char *path, struct sharefs_node *dir,
 		t->tab = sharefs_xcalloc(t->cap, sizeof(*t->tab));
 		t->n = 0;
 		for (size_t j = 0; j < oldcap; j++)
-			if (old[j].path)
+			if (old[j].gone)
+				free(old[j].path);
+			else if (old[j].path)
 				ptab_add(t, old[j].path, old[j].dir, old[j].idx);
 		free(old);
 	}
 	for (i = str_hash(path) & (t->cap - 1); t->tab[i].path;
 	     i = (i + 1) & (t->cap - 1))
 		;
-	t->tab[i] = (struct pent){ path, dir, idx };
+	t->tab[i] = (struct pent){ path, dir, idx, false };
 	t->n++;
 }
 
@@ -353,6 +361,36 @@ out:
 	return err;
 }
 
+/*
+ * Directory @dir at @path is being replaced by a non-directory: the names
+ * below it stop resolving (a later hard link to one is refused, as tar
+ * refuses it, and a later entry below @path starts afresh), and files
+ * linked from elsewhere lose the links that were inside it.
+ */
+static void forget_subtree(struct tarctx *t, const char *path,
+			   struct sharefs_node *dir)
+{
+	size_t plen = strlen(path);
+
+	for (size_t i = 0; i < dir->nchild; i++) {
+		struct sharefs_dentry *d = &dir->children[i];
+		char *sub = sharefs_xmalloc(plen + d->len + 2);
+		struct pent *pe;
+
+		memcpy(sub, path, plen);
+		sub[plen] = '/';
+		memcpy(sub + plen + 1, d->name, d->len + 1);
+		pe = ptab_find(t, sub);
+		if (pe)
+			pe->gone = true;
+		if (S_ISDIR(d->node->mode))
+			forget_subtree(t, sub, d->node);
+		else
+			d->node->nlink--;
+		free(sub);
+	}
+}
+
 static int add_entry(struct tarctx *t, struct archive *a,
 		     struct archive_entry *e)
 {
@@ -447,10 +485,12 @@ static int add_entry(struct tarctx *t, struct archive *a,
 	if (old) {			/* a later entry replaces the path */
 		struct sharefs_dentry *d = &pe->dir->children[pe->idx];
 
-		if (S_ISDIR(old->mode))
+		if (S_ISDIR(old->mode)) {
+			forget_subtree(t, path, old);
 			pe->dir->nlink--;
-		else
+		} else {
 			old->nlink--;
+		}
 		d->node = n;
 		if (S_ISDIR(n->mode)) {
 			n->parent = pe->dir;

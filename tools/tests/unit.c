@@ -721,6 +721,74 @@ static void t_source_fingerprint(void)
 	result(ok, "source_fingerprint_not_passed_through", NULL);
 }
 
+/* Extract TAR with GNU tar (OPTS) and with mkfs + fsck.erofs; same trees? */
+static bool tar_like_gnu_tar(const char *name, const char *opts)
+{
+	return sh("cd %s && rm -rf %s.o %s.x %s.img && mkdir %s.o && "
+		  "tar -xf %s.tar -C %s.o %s && %s -q --tar %s.img %s.tar && "
+		  "fsck.erofs --extract=%s.x %s.img > /dev/null && "
+		  "(cd %s.o && find . -printf '%%p %%y %%m %%l\\n' | sort) > %s.o.lst && "
+		  "(cd %s.x && find . -printf '%%p %%y %%m %%l\\n' | sort) > %s.x.lst && "
+		  "diff %s.o.lst %s.x.lst >&2 && diff -r --no-dereference %s.o %s.x >&2",
+		  work, name, name, name, name, name, name, opts, mkfs, name, name,
+		  name, name, name, name, name, name, name, name, name, name) == 0;
+}
+
+/*
+ * A later tar entry replaces an earlier one at the same path completely,
+ * as GNU tar extracts it: a directory replaced by a non-directory loses
+ * its children (tar needs --recursive-unlink when it is not empty), and
+ * a directory over a directory keeps them (plain tar -x: --recursive-
+ * unlink would empty it).  Names below a replaced directory are gone: a
+ * later entry there starts afresh (it used to land in the lost directory)
+ * and a hard link to one is refused, as tar refuses it.  Link counts
+ * follow: hard links to a replaced file, and the parent's subdirectories.
+ */
+static void t_tar_replace(void)
+{
+	char img[400];
+	struct img im;
+	bool ok;
+
+	if (!have("fsck.erofs")) {
+		result(true, "tar_type_change_like_gnu_tar", "fsck.erofs not installed");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/repl.img", work);
+	ok = mktar("repl", "node('d', tarfile.DIRTYPE); reg('d/a', b'a'); node('d/sub', tarfile.DIRTYPE)\n"
+		   "reg('d/sub/b', b'b'); reg('d', b'now a file')\n"
+		   "node('e', tarfile.DIRTYPE); reg('e/x', b'old x'); reg('e', b'file')\n"
+		   "node('e', tarfile.DIRTYPE); reg('e/x', b'new x')\n"
+		   "reg('f', b'f data'); node('g', tarfile.LNKTYPE, linkname='f')\n"
+		   "node('f', tarfile.SYMTYPE, linkname='target')\n"
+		   "node('s', tarfile.SYMTYPE, linkname='nowhere'); node('s', tarfile.DIRTYPE)\n"
+		   "reg('s/k', b'k')\n"
+		   "node('p', tarfile.DIRTYPE); reg('p/q', b'q data')\n"
+		   "node('r', tarfile.LNKTYPE, linkname='p/q'); node('p', tarfile.SYMTYPE, linkname='elsewhere')\n"
+		   "node('n', tarfile.FIFOTYPE); reg('n', b'was a fifo')") == 0 &&
+	     tar_like_gnu_tar("repl", "--recursive-unlink") && !img_open(&im, img);
+	if (ok) {
+		struct ino g, r, root;
+
+		get_ino(&im, (uint64_t)walk(&im, "g"), &g);
+		get_ino(&im, (uint64_t)walk(&im, "r"), &r);
+		get_ino(&im, im.root, &root);
+		ok = g.nlink == 1 && r.nlink == 1 && root.nlink == 4 &&
+		     sh("[ $(stat -c %%h %s/repl.o) = 4 ] && [ $(stat -c %%h %s/repl.o/g) = 1 ]",
+			work, work) == 0;
+		free(im.d);
+	}
+	ok = ok && mktar("merge", "node('d', tarfile.DIRTYPE); reg('d/a', b'a')\n"
+			 "node('d', tarfile.DIRTYPE, mode=0o700); reg('d/b', b'b')\n"
+			 "node('z', tarfile.DIRTYPE); reg('z', b'was an empty dir')") == 0 &&
+	     tar_like_gnu_tar("merge", "");
+	ok = ok && mktar("stale", "node('d', tarfile.DIRTYPE); reg('d/a', b'a'); reg('d', b'file')\n"
+			 "node('h', tarfile.LNKTYPE, linkname='d/a')") == 0 &&
+	     sh("cd %s && mkdir -p stale.o && tar -xf stale.tar -C stale.o --recursive-unlink 2>/dev/null", work) == 2 &&
+	     sh("cd %s && %s -q --tar stale.img stale.tar 2>/dev/null", work, mkfs) == 1;
+	result(ok, "tar_type_change_like_gnu_tar", NULL);
+}
+
 static void t_ishare(const char *src)
 {
 	char img[512];
@@ -827,6 +895,7 @@ int main(int argc, char **argv)
 	t_fsync_order(src);
 	t_tar(src);
 	t_ishare(src);
+	t_tar_replace();
 	t_source_fingerprint();
 	t_xattr_limit();
 	t_rdev_limit();
