@@ -126,7 +126,7 @@ int open(const char *path, int flags, ...)
 	int fd;
 
 	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
 	fd = real_open(path, flags, mode);
@@ -145,7 +145,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 	int fd;
 
 	va_start(ap, flags);
-	if (flags & (O_CREAT | O_TMPFILE))
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
 	fd = real_openat(dirfd, path, flags, mode);
