@@ -88,7 +88,8 @@ size_t sharefs_dir_pack(struct sharefs_node *dir, unsigned int blksz,
 
 	s[0] = (struct sharefs_dentry){ ".", 1, dir };
 	s[1] = (struct sharefs_dentry){ "..", 2, dir->parent ? dir->parent : dir };
-	memcpy(s + 2, dir->children, dir->nchild * sizeof(*s));
+	if (dir->nchild)	/* an empty dir may have no array at all */
+		memcpy(s + 2, dir->children, dir->nchild * sizeof(*s));
 	qsort(s, n, sizeof(*s), dentry_cmp);
 
 	free(dir->dirblk_first);

@@ -63,9 +63,12 @@ static int dentry_cmp(const void *pa, const void *pb)
 	return sharefs_name_cmp(a->name, a->len, b->name, b->len);
 }
 
+/* qsort() wants a non-NULL base even for zero elements (C11 7.22.5). */
 void sharefs_node_sort_children(struct sharefs_node *dir)
 {
-	qsort(dir->children, dir->nchild, sizeof(*dir->children), dentry_cmp);
+	if (dir->nchild > 1)
+		qsort(dir->children, dir->nchild, sizeof(*dir->children),
+		      dentry_cmp);
 }
 
 unsigned int sharefs_mode_to_ftype(uint32_t mode)
@@ -185,7 +188,8 @@ static int xattr_cmp(const void *pa, const void *pb)
 
 void sharefs_xattrs_sort(struct sharefs_node *n)
 {
-	qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp);
+	if (n->nxattrs > 1)
+		qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp);
 }
 
 /* The inline xattr area: 12-byte header, then 4-aligned entries. */
