@@ -13,6 +13,8 @@
  * mkfs, deterministically: at every close of a traced descriptor of such a
  * path, the file's first byte is flipped, size unchanged.  A writer that
  * reads the file again after that stores bytes it did not hash.
+ * $IOTRACE_SHRINK (same form) halves such a file's size when mkfs opens it:
+ * a file that changed between the scan and the read.
  *
  * Each line is one write() to an O_APPEND file, so threads do not mix
  * lines.  Only calls made through the PLT are seen, which is all of
@@ -82,10 +84,14 @@ static bool in_list(const char *list, const char *path)
 static void track(int fd, const char *path)
 {
 	const char *prefix = getenv("IOTRACE_PREFIX");
+	struct stat st;
 
 	if (fd < 0 || fd >= MAXFD || !prefix ||
 	    strncmp(path, prefix, strlen(prefix)))
 		return;
+	if (in_list(getenv("IOTRACE_SHRINK"), path) && !stat(path, &st) &&
+	    truncate(path, st.st_size / 2))
+		abort();
 	free(fds[fd].path);
 	fds[fd].path = strdup(path);
 	fds[fd].read = fds[fd].cfr = 0;

@@ -545,6 +545,30 @@ static bool no_leftover(const char *img)
 	return sh("ls %s %s.tmp-* >/dev/null 2>&1", img, img) != 0;
 }
 
+/*
+ * A file that shrinks between the scan and its read fails the build with
+ * its name, while reader threads hold later files: no hang, exit 1, no
+ * image left behind.
+ */
+static void t_file_shrinks(void)
+{
+	char img[400];
+
+	if (!iotrace) {
+		result(true, "file_shrinking_under_mkfs_fails_cleanly", "no iotrace.so");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/shrink.img", work);
+	result(sh("rm -rf %s/shrink && mkdir %s/shrink && cd %s/shrink && "
+		  "for i in $(seq 100 299); do head -c $((i * 100)) /dev/urandom > f$i; done && "
+		  "head -c 3000000 /dev/urandom > f150big", work, work, work) == 0 &&
+	       sh("LD_PRELOAD=%s IOTRACE_PREFIX=%s/shrink/ IOTRACE_SHRINK=%s/shrink/f150big "
+		  "timeout 60 %s -q -j2 %s %s/shrink 2> %s/shrink.err", iotrace, work, work,
+		  mkfs, img, work, work) == 1 &&
+	       sh("grep -q 'shrink/f150big: file changed while reading' %s/shrink.err", work) == 0 &&
+	       no_leftover(img), "file_shrinking_under_mkfs_fails_cleanly", NULL);
+}
+
 static void t_errors(const char *src)
 {
 	char img[512];
@@ -893,6 +917,7 @@ int main(int argc, char **argv)
 	t_single_read(src);
 	t_edit_between_reads();
 	t_fsync_order(src);
+	t_file_shrinks();
 	t_tar(src);
 	t_ishare(src);
 	t_tar_replace();
