@@ -59,14 +59,6 @@ bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
 	return ibody_max + tail <= blksz;
 }
 
-static unsigned int fp_entry_size(const struct sharefs_build *b)
-{
-	unsigned int name = b->opts.ishare ? 0 : sizeof(SHAREFS_FP_SUFFIX) - 1;
-
-	return SHAREFS_XATTR_ALIGN(sizeof(struct sharefs_xattr_entry) + name +
-				   SHAREFS_FP_VALUE_LEN);
-}
-
 /* Sets (or reserves, before the digest is known) the fingerprint xattr. */
 void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 {
@@ -75,7 +67,6 @@ void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 
 	if (!b->opts.fingerprint || !S_ISREG(n->mode) || !n->size)
 		return;
-	(void)fp_entry_size;
 	memcpy(value, SHAREFS_FP_TAG, SHAREFS_FP_TAG_LEN);
 	memcpy(value + SHAREFS_FP_TAG_LEN, c->digest, SHAREFS_FP_DIGEST_LEN);
 	/* the readers dropped any copy that came with the source */
