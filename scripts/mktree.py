@@ -130,8 +130,9 @@ def io(d, rng):
 # --- page-cache sharing (share_test.c) --------------------------------------
 # 'share' and 'shareb' hold the same content at different paths, as two
 # container images on one base do; 'sharelie' and 'sharespoof' carry
-# share's fingerprint of lib/big.so on other content (built with
-# mkfs.sharefs --no-fingerprint, which keeps the tree's own xattrs).
+# share's fingerprint of lib/big.so on other content (built with Debian
+# 12's mkfs.erofs, which copies the tree's own xattrs; mkfs.sharefs never
+# copies a trusted.fingerprint from its source).
 
 def share_content():
     rng = random.Random('share-content')

@@ -242,6 +242,9 @@ def main(res):
                 f'({min(t):.2f}–{max(t):.2f}) | {mib(w[k][0][1])} |')
         add('')
 
+    # written by hand from scripts/bench-mkfs.sh output (not part of make bench)
+    add(MKFS_SPEED)
+
     add(ANALYSIS)
     tot = env.get('TIME', {}).get('total_s')
     only = env.get('TIME', {}).get('only', 'main,scaling,sid')
@@ -312,3 +315,5 @@ def plot_speed(by):
 
 ANALYSIS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              'analysis.md')).read()
+MKFS_SPEED = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               'mkfs-speed.md')).read()

@@ -2,14 +2,25 @@
 /*
  * content.c - fingerprint file contents and store each distinct one once.
  *
- * Directory input runs two parallel passes over the regular files, in tree
- * order: the first reads each file once to compute SHA-256, keep its tail
- * (the bytes after the last full block) and find holes; the second copies
- * the bytes into the data region (copy_file_range, with a read/write
- * fallback).  Between the two, a single thread deduplicates and assigns
- * blocks in tree order, so the image does not depend on which thread
- * finished first.  Tar input is a stream and is written in place as it is
- * read (tar.c); it shares the dedup and inline decisions below.
+ * Every source byte is read once, and the bytes that are hashed are the
+ * bytes that are written.  A file edited while mkfs runs therefore cannot
+ * get a fingerprint that differs from what the image stores: such an image
+ * would hand wrong bytes to every mount sharing that fingerprint.
+ *
+ * Directory input is an ordered pipeline over the regular files in tree
+ * order.  Reader threads open each file (once); a small one is read whole
+ * into memory and hashed there, a large or sparse one is left open.  The
+ * committer (the calling thread) takes the files strictly in tree order:
+ * a buffered file is looked up by digest and written only if its bytes are
+ * new; an open one is placed at the end of the data region and streamed
+ * there while it is hashed, and when its digest then matches an earlier
+ * content, its blocks (the last ones allocated) are given back.  Placement
+ * depends only on the input, never on thread timing, so images stay
+ * reproducible.  Readers stay at most WINDOW files ahead of the committer,
+ * which bounds memory to about WINDOW * SMALL_MAX.
+ *
+ * Tar input is a stream (tar.c) and uses the same place, write and finish
+ * steps as the streamed files here.
  *
  * Dedup trusts SHA-256: two contents with the same digest and size share
  * blocks without a byte compare (a collision is not a practical concern).
@@ -19,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +39,8 @@
 #include "mkfs.h"
 
 #define IOBUF_SIZE	(1u << 20)
+#define SMALL_MAX	IOBUF_SIZE	/* read whole by a reader thread */
+#define WINDOW		64		/* files read ahead of the committer */
 
 /*
  * A tail is packed after its inode (FLAT_INLINE) when inode, xattrs and tail
@@ -47,14 +59,6 @@ bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
 	return ibody_max + tail <= blksz;
 }
 
-static unsigned int fp_entry_size(const struct sharefs_build *b)
-{
-	unsigned int name = b->opts.ishare ? 0 : sizeof(SHAREFS_FP_SUFFIX) - 1;
-
-	return SHAREFS_XATTR_ALIGN(sizeof(struct sharefs_xattr_entry) + name +
-				   SHAREFS_FP_VALUE_LEN);
-}
-
 /* Sets (or reserves, before the digest is known) the fingerprint xattr. */
 void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 {
@@ -63,22 +67,10 @@ void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 
 	if (!b->opts.fingerprint || !S_ISREG(n->mode) || !n->size)
 		return;
-	(void)fp_entry_size;
 	memcpy(value, SHAREFS_FP_TAG, SHAREFS_FP_TAG_LEN);
 	memcpy(value + SHAREFS_FP_TAG_LEN, c->digest, SHAREFS_FP_DIGEST_LEN);
+	/* the readers dropped any copy that came with the source */
 	if (b->opts.ishare) {
-		/* one name, one encoding: drop a copy that came with the source */
-		for (unsigned int i = 0; i < n->nxattrs; i++) {
-			struct sharefs_xattr *x = &n->xattrs[i];
-
-			if (x->index == SHAREFS_XATTR_INDEX_TRUSTED &&
-			    !strcmp(x->name, SHAREFS_FP_SUFFIX)) {
-				free(x->name);
-				free(x->value);
-				n->xattrs[i] = n->xattrs[--n->nxattrs];
-				break;
-			}
-		}
 		sharefs_xattr_set_raw(n, SHAREFS_XATTR_LONG_PREFIX |
 				      b->ishare_prefix_id, "", value,
 				      sizeof(value));
@@ -107,7 +99,11 @@ static size_t digest_slot(const struct sharefs_build *b, const uint8_t *d)
 	return (size_t)(h % b->hashsize);
 }
 
-/* Returns the content that already holds these bytes, or NULL (and adds c). */
+/*
+ * Returns an earlier content that holds these bytes and every block c
+ * needs (a plain tail block when c stores its tail plain), or NULL after
+ * adding c to the table.
+ */
 struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 					      struct sharefs_content *c)
 {
@@ -121,120 +117,35 @@ struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 	}
 	slot = digest_slot(b, c->digest);
 	for (struct sharefs_content *o = b->hash[slot]; o; o = o->hnext)
-		if (o->size == c->size && !memcmp(o->digest, c->digest,
-						  sizeof(c->digest)))
+		if (o->size == c->size && (o->tail_block || !c->tail_block) &&
+		    !memcmp(o->digest, c->digest, sizeof(c->digest)))
 			return o;
 	c->hnext = b->hash[slot];
 	b->hash[slot] = c;
 	return NULL;
 }
 
-/* ---- a small pool: workers take the next index until all are done ---- */
-
-struct pool {
-	struct sharefs_build *b;
-	int (*fn)(struct sharefs_build *b, struct sharefs_content *c,
-		  uint8_t *buf);
-	atomic_size_t next, done;
-	atomic_ullong bytes;
-	atomic_int failed;
-	size_t n;
-	pthread_mutex_t lock;		/* protects err_path/err */
-	const char *err_path;
-	int err;
-};
-
-static void *pool_worker(void *arg)
-{
-	struct pool *p = arg;
-	uint8_t *buf = sharefs_xmalloc(IOBUF_SIZE);
-
-	for (;;) {
-		size_t i = atomic_fetch_add(&p->next, 1);
-		struct sharefs_content *c;
-		int err;
-
-		if (i >= p->n || atomic_load(&p->failed))
-			break;
-		c = p->b->contents[i];
-		err = p->fn(p->b, c, buf);
-		if (err) {
-			pthread_mutex_lock(&p->lock);
-			if (!p->err) {
-				p->err = err;
-				p->err_path = c->path;
-			}
-			pthread_mutex_unlock(&p->lock);
-			atomic_store(&p->failed, 1);
-			break;
-		}
-		atomic_fetch_add(&p->bytes, c->size);
-		atomic_fetch_add(&p->done, 1);
-	}
-	free(buf);
-	return NULL;
-}
-
-static int pool_run(struct sharefs_build *b, const char *what,
-		    int (*fn)(struct sharefs_build *, struct sharefs_content *,
-			      uint8_t *))
-{
-	struct pool p = { .b = b, .fn = fn, .n = b->ncontents };
-	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1;
-	pthread_t *tids;
-	int started = 0;
-
-	pthread_mutex_init(&p.lock, NULL);
-	if ((size_t)jobs > p.n)
-		jobs = p.n ? (int)p.n : 1;
-	tids = sharefs_xcalloc((size_t)jobs, sizeof(*tids));
-	for (int i = 0; i < jobs; i++)
-		if (!pthread_create(&tids[i], NULL, pool_worker, &p))
-			started++;
-	if (!started)
-		pool_worker(&p);
-	while (b->opts.progress && atomic_load(&p.done) < p.n &&
-	       !atomic_load(&p.failed)) {
-		if (sharefs_progress_due())
-			fprintf(stderr, "\r%s: %zu/%zu files, %llu MiB ", what,
-				(size_t)atomic_load(&p.done), p.n,
-				(unsigned long long)(atomic_load(&p.bytes) >> 20));
-		usleep(50000);
-	}
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	if (b->opts.progress)
-		fprintf(stderr, "\r%s: %zu/%zu files, %llu MiB\n", what,
-			(size_t)atomic_load(&p.done), p.n,
-			(unsigned long long)(atomic_load(&p.bytes) >> 20));
-	free(tids);
-	pthread_mutex_destroy(&p.lock);
-	if (p.err) {
-		sharefs_msg("%s: %s", p.err_path ? p.err_path : "?",
-			    p.err == -EIO ? "file changed while reading" :
-			    strerror(-p.err));
-		return p.err;
-	}
-	return 0;
-}
-
-/* ---- pass 1: fingerprint, tail and holes ---- */
+/* ---- placing and writing one content ---- */
 
 /* Chunks of block << bits; the map stays at most 4096 entries or so. */
-static void plan_chunks(struct sharefs_build *b, struct sharefs_content *c)
+void sharefs_content_plan_chunks(struct sharefs_build *b,
+				 struct sharefs_content *c)
 {
 	unsigned int bits = 0;
 
+	c->sparse = true;
 	while (bits < 31 && ((c->size - 1) >> (b->opts.blkszbits + bits)) + 1 > 4096)
 		bits++;
 	c->chunkbits = bits;
 	c->nchunks = (uint32_t)(((c->size - 1) >> (b->opts.blkszbits + bits)) + 1);
 	c->chunkmap = sharefs_xcalloc(c->nchunks, sizeof(*c->chunkmap));
-	/* 0 = hole for now; filled with real blocks at allocation */
+	/* 0 = hole for now; filled with real blocks at placement */
 }
 
-static void mark_data(struct sharefs_build *b, struct sharefs_content *c,
-		      uint64_t off, uint64_t len)
+/* The chunks over [off, off + len) have data. */
+void sharefs_content_mark_data(struct sharefs_build *b,
+			       struct sharefs_content *c,
+			       uint64_t off, uint64_t len)
 {
 	unsigned int shift = b->opts.blkszbits + c->chunkbits;
 
@@ -245,108 +156,20 @@ static void mark_data(struct sharefs_build *b, struct sharefs_content *c,
 		c->chunkmap[i] = 1;
 }
 
-static int hash_one(struct sharefs_build *b, struct sharefs_content *c,
-		    uint8_t *buf)
-{
-	uint64_t tailsz = c->size % b->blksz, tailoff = c->size - tailsz;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint64_t off = 0;
-	struct stat st;
-	int fd, err = 0;
-
-	if (!md)
-		return -ENOMEM;
-	fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		err = -errno;
-		goto out_md;
-	}
-	if (fstat(fd, &st) || (uint64_t)st.st_size != c->size) {
-		err = -EIO;
-		goto out;
-	}
-	if (tailsz)
-		c->tail = sharefs_xmalloc(tailsz);
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	/* holes: SEEK_HOLE before EOF means the file is sparse */
-	{
-		off_t h = lseek(fd, 0, SEEK_HOLE);
-
-		if (h >= 0 && (uint64_t)h < c->size) {
-			c->sparse = true;
-			plan_chunks(b, c);
-		}
-	}
-	while (off < c->size) {
-		uint64_t want = c->size - off, data_end = c->size;
-		ssize_t n;
-
-		if (c->sparse) {
-			off_t d = lseek(fd, (off_t)off, SEEK_DATA);
-			off_t h;
-
-			if (d < 0)
-				d = (off_t)c->size;	/* ENXIO: hole to EOF */
-			/* feed the hole [off, d) as zeros */
-			while (off < (uint64_t)d) {
-				size_t z = (size_t)((uint64_t)d - off < IOBUF_SIZE ?
-						    (uint64_t)d - off : IOBUF_SIZE);
-
-				memset(buf, 0, z);
-				EVP_DigestUpdate(md, buf, z);
-				if (off + z > tailoff && tailsz) {
-					uint64_t s = off > tailoff ? off : tailoff;
-
-					memset(c->tail + (s - tailoff), 0, off + z - s);
-				}
-				off += z;
-			}
-			if (off >= c->size)
-				break;
-			h = lseek(fd, (off_t)off, SEEK_HOLE);
-			data_end = h < 0 ? c->size : (uint64_t)h;
-			if (data_end > c->size)
-				data_end = c->size;
-			mark_data(b, c, off, data_end - off);
-			want = data_end - off;
-		}
-		if (want > IOBUF_SIZE)
-			want = IOBUF_SIZE;
-		n = pread(fd, buf, (size_t)want, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (n == 0) {
-			err = -EIO;
-			goto out;
-		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
-		if (tailsz && off + (uint64_t)n > tailoff) {
-			uint64_t s = off > tailoff ? off : tailoff;
-
-			memcpy(c->tail + (s - tailoff), buf + (s - off),
-			       off + (uint64_t)n - s);
-		}
-		off += (uint64_t)n;
-	}
-	EVP_DigestFinal_ex(md, c->digest, NULL);
-out:
-	close(fd);
-out_md:
-	EVP_MD_CTX_free(md);
-	return err;
-}
-
 /*
- * Assign data blocks: full blocks, plus a block for the tail when some
- * inode using this content stores it plain.  Sparse contents get one run
- * per chunk that has data.
+ * Put c at the end of the data region: its full blocks, plus a block for
+ * the tail when its inode stores the tail plain; a sparse content gets one
+ * run per chunk that has data.  Returns the first free block before, where
+ * sharefs_content_finish() can give the space back.
  */
-static void place_content(struct sharefs_build *b, struct sharefs_content *c)
+uint64_t sharefs_content_place(struct sharefs_build *b,
+			       struct sharefs_content *c)
 {
+	uint64_t start = b->data_next;
+	unsigned int tailsz = (unsigned int)(c->size % b->blksz);
+
+	if (tailsz && !c->sparse && !c->tail)
+		c->tail = sharefs_xcalloc(1, tailsz);
 	if (c->sparse) {
 		unsigned int shift = b->opts.blkszbits + c->chunkbits;
 
@@ -362,13 +185,332 @@ static void place_content(struct sharefs_build *b, struct sharefs_content *c)
 			c->chunkmap[i] = (uint32_t)b->data_next;
 			b->data_next += (len + b->blksz - 1) >> b->opts.blkszbits;
 		}
-		return;
+		return start;
 	}
 	c->blkaddr = b->data_next;
 	b->data_next += c->size >> b->opts.blkszbits;
-	if (c->tail_block && c->size % b->blksz)
+	if (c->tail_block && tailsz)
 		b->data_next++;
+	return start;
 }
+
+/* Where byte off of content c lives in the image; -1 if nowhere (hole). */
+static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
+			uint64_t off, uint64_t *room)
+{
+	unsigned int bits = b->opts.blkszbits;
+
+	if (c->sparse) {
+		unsigned int shift = bits + c->chunkbits;
+		uint64_t i = off >> shift;
+
+		if (i >= c->nchunks || c->chunkmap[i] == SHAREFS_NULL_ADDR)
+			return -1;
+		*room = ((i + 1) << shift) - off;
+		return (int64_t)(((uint64_t)c->chunkmap[i] << bits) +
+				 (off & ((1ull << shift) - 1)));
+	}
+	*room = UINT64_MAX;
+	return (int64_t)((c->blkaddr << bits) + off);
+}
+
+/*
+ * Store bytes [off, off + len) of a placed content: into its blocks, and
+ * the tail also into memory for an inline copy.  -EINVAL for bytes outside
+ * the content or in a chunk the sparse map calls a hole.
+ */
+int sharefs_content_write(struct sharefs_build *b, struct sharefs_content *c,
+			  const uint8_t *p, size_t len, uint64_t off)
+{
+	uint64_t tailoff = c->size - c->size % b->blksz;
+
+	while (len) {
+		uint64_t room, n = len;
+		int64_t pos;
+		int err;
+
+		if (off >= c->size)
+			return -EINVAL;
+		if (n > c->size - off)
+			n = c->size - off;
+		if (!c->sparse && off < tailoff && off + n > tailoff)
+			n = tailoff - off;
+		if (!c->sparse && off >= tailoff) {
+			memcpy(c->tail + (off - tailoff), p, (size_t)n);
+			if (!c->tail_block)
+				goto next;
+		}
+		pos = data_pos(b, c, off, &room);
+		if (pos < 0)
+			return -EINVAL;
+		if (n > room)
+			n = room;
+		err = sharefs_pwrite_all(b->fd, p, (size_t)n, (uint64_t)pos);
+		if (err)
+			return err;
+next:
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * All of c is written and its digest known.  If an earlier content holds
+ * the same bytes, c shares it (c->same) and its own blocks, the last ones
+ * allocated since start, are given back; the truncate also drops their
+ * bytes, so no stale data stays in the image's slack.
+ */
+int sharefs_content_finish(struct sharefs_build *b, struct sharefs_content *c,
+			   uint64_t start)
+{
+	struct sharefs_content *o = sharefs_content_dedup(b, c);
+
+	if (!o)
+		return 0;
+	c->same = o;
+	b->dedup_bytes += c->size;
+	if (b->data_next > start) {
+		b->data_next = start;
+		if (ftruncate(b->fd, (off_t)(start << b->opts.blkszbits)))
+			return -errno;
+	}
+	return 0;
+}
+
+/* ---- directory input: readers ---- */
+
+/* Chunk map of a file with holes, from SEEK_DATA/SEEK_HOLE. */
+static void find_data(struct sharefs_build *b, struct sharefs_content *c,
+		      int fd)
+{
+	uint64_t off = 0;
+
+	sharefs_content_plan_chunks(b, c);
+	while (off < c->size) {
+		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
+
+		if (d < 0 || (uint64_t)d >= c->size)
+			break;		/* ENXIO: a hole up to EOF */
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > c->size)
+			h = (off_t)c->size;
+		sharefs_content_mark_data(b, c, (uint64_t)d, (uint64_t)(h - d));
+		off = (uint64_t)h;
+	}
+}
+
+/*
+ * A reader thread's part: open the file, find its holes, and read and
+ * hash a small one whole (c->buf, c->digest).  A large or sparse one stays
+ * open (c->fd) for the committer, which streams it into place.
+ */
+static int read_source(struct sharefs_build *b, struct sharefs_content *c)
+{
+	struct stat st;
+	off_t h;
+	int fd, err;
+
+	c->fd = -1;
+	fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || (uint64_t)st.st_size != c->size) {
+		close(fd);
+		return -EIO;
+	}
+	h = lseek(fd, 0, SEEK_HOLE);
+	if (h >= 0 && (uint64_t)h < c->size)
+		find_data(b, c, fd);
+	if (c->sparse || c->size > SMALL_MAX) {
+		c->fd = fd;
+		return 0;
+	}
+	c->buf = sharefs_xmalloc((size_t)c->size);
+	err = sharefs_pread_all(fd, c->buf, (size_t)c->size, 0);
+	close(fd);
+	if (!err && !EVP_Digest(c->buf, (size_t)c->size, c->digest, NULL,
+				EVP_sha256(), NULL))
+		err = -ENOMEM;
+	if (err) {
+		free(c->buf);
+		c->buf = NULL;
+	}
+	return err;
+}
+
+/* ---- directory input: the committer ---- */
+
+/* A file read whole: write it only if its bytes are new. */
+static int commit_buffered(struct sharefs_build *b, struct sharefs_content *c)
+{
+	int err = 0;
+
+	c->same = sharefs_content_dedup(b, c);
+	if (c->same) {
+		b->dedup_bytes += c->size;
+	} else {
+		sharefs_content_place(b, c);
+		err = sharefs_content_write(b, c, c->buf, (size_t)c->size, 0);
+	}
+	free(c->buf);
+	c->buf = NULL;
+	return err;
+}
+
+/* A large or sparse file: place, then read, hash and write each piece. */
+static int commit_stream(struct sharefs_build *b, struct sharefs_content *c,
+			 uint8_t *buf, EVP_MD_CTX *md)
+{
+	unsigned int shift = b->opts.blkszbits + c->chunkbits;
+	uint64_t start = sharefs_content_place(b, c), off = 0;
+	int err = 0;
+
+	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		err = -ENOMEM;
+	while (!err && off < c->size) {
+		uint64_t len = c->size - off < IOBUF_SIZE ? c->size - off : IOBUF_SIZE;
+		bool hole = false;
+
+		if (c->sparse) {
+			uint64_t i = off >> shift, end = (i + 1) << shift;
+
+			if (end - off < len)
+				len = end - off;
+			hole = c->chunkmap[i] == SHAREFS_NULL_ADDR;
+		}
+		if (hole)	/* what the image will read back there */
+			memset(buf, 0, (size_t)len);
+		else
+			err = sharefs_pread_all(c->fd, buf, (size_t)len, off);
+		if (!err && !EVP_DigestUpdate(md, buf, (size_t)len))
+			err = -ENOMEM;
+		if (!err && !hole)
+			err = sharefs_content_write(b, c, buf, (size_t)len, off);
+		off += len;
+	}
+	close(c->fd);
+	c->fd = -1;
+	if (!err && !EVP_DigestFinal_ex(md, c->digest, NULL))
+		err = -ENOMEM;
+	if (!err)
+		err = sharefs_content_finish(b, c, start);
+	return err;
+}
+
+struct pipeline {
+	struct sharefs_build *b;
+	size_t next;		/* the next file a reader takes */
+	size_t committed;	/* files the committer is done with */
+	bool stop;		/* an error: readers take no more files */
+	pthread_mutex_t lock;	/* protects the fields above, ->ready and ->err */
+	pthread_cond_t ready;	/* a reader finished a file */
+	pthread_cond_t room;	/* the committer moved on, or stop */
+};
+
+static void *reader_thread(void *arg)
+{
+	struct pipeline *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct sharefs_content *c;
+		int err;
+
+		while (!p->stop && p->next < p->b->ncontents &&
+		       p->next >= p->committed + WINDOW)
+			pthread_cond_wait(&p->room, &p->lock);
+		if (p->stop || p->next >= p->b->ncontents)
+			break;
+		c = p->b->contents[p->next++];
+		pthread_mutex_unlock(&p->lock);
+		err = read_source(p->b, c);
+		pthread_mutex_lock(&p->lock);
+		c->err = err;
+		c->ready = true;
+		pthread_cond_broadcast(&p->ready);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Wait for content i to be read; without readers, read it here. */
+static int wait_ready(struct pipeline *p, size_t i, int readers)
+{
+	struct sharefs_content *c = p->b->contents[i];
+	int err;
+
+	if (!readers) {
+		p->next = i + 1;
+		return read_source(p->b, c);
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!c->ready)
+		pthread_cond_wait(&p->ready, &p->lock);
+	err = c->err;
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static void show_progress(struct sharefs_build *b, size_t done, uint64_t bytes,
+			  bool last)
+{
+	if (!b->opts.progress || (!last && !sharefs_progress_due()))
+		return;
+	fprintf(stderr, "\rdata: %zu/%zu files, %llu MiB%s", done, b->ncontents,
+		(unsigned long long)(bytes >> 20), last ? "\n" : " ");
+}
+
+static int commit_all(struct pipeline *p, int readers)
+{
+	struct sharefs_build *b = p->b;
+	uint8_t *buf = sharefs_xmalloc(IOBUF_SIZE);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t bytes = 0;
+	int err = md ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < b->ncontents && !err; i++) {
+		struct sharefs_content *c = b->contents[i];
+
+		err = wait_ready(p, i, readers);
+		if (!err)
+			err = c->buf ? commit_buffered(b, c) :
+				       commit_stream(b, c, buf, md);
+		if (err) {
+			sharefs_msg("%s: %s", c->path, err == -EIO ?
+				    "file changed while reading" : strerror(-err));
+			break;
+		}
+		bytes += c->size;
+		show_progress(b, i + 1, bytes, false);
+		pthread_mutex_lock(&p->lock);
+		p->committed = i + 1;
+		pthread_cond_broadcast(&p->room);
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (!err)
+		show_progress(b, b->ncontents, bytes, true);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return err;
+}
+
+/* After an error: what readers left behind. */
+static void drop_unread(struct sharefs_build *b)
+{
+	for (size_t i = 0; i < b->ncontents; i++) {
+		struct sharefs_content *c = b->contents[i];
+
+		if (c->ready && c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		free(c->buf);
+		c->buf = NULL;
+	}
+}
+
+/* ---- directory input: the whole step ---- */
 
 static void collect(struct sharefs_build *b, struct sharefs_node *dir)
 {
@@ -410,135 +552,57 @@ static void for_each_file(struct sharefs_node *dir,
 	}
 }
 
+/*
+ * Before any byte is read: the fingerprint xattr has its final size
+ * already, so whether the tail is inline, and so the blocks the content
+ * needs, is known when it is placed.
+ */
 static void decide_tail(struct sharefs_build *b, struct sharefs_node *n)
 {
-	struct sharefs_content *c = n->content;
-
 	sharefs_add_fingerprint(b, n);
-	if (c->same)
-		c = c->same;
-	if (!sharefs_want_inline(b->blksz, sizeof(struct sharefs_inode_extended) +
-				 sharefs_xattr_ibody_size(n), n->size))
-		c->tail_block = true;
-	n->content = c;
+	n->content->tail_block = !sharefs_want_inline(b->blksz,
+			sizeof(struct sharefs_inode_extended) +
+			sharefs_xattr_ibody_size(n), n->size);
 }
 
-int sharefs_content_fingerprint_all(struct sharefs_build *b)
+/* After: the real digest, and the content that holds the bytes. */
+static void set_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 {
-	int err;
-
-	collect(b, b->root);
-	clear_placed(b->root);
-	err = pool_run(b, "fingerprint", hash_one);
-	if (err)
-		return err;
-	for (size_t i = 0; i < b->ncontents; i++) {
-		struct sharefs_content *c = b->contents[i];
-
-		c->same = sharefs_content_dedup(b, c);
-		if (c->same)
-			b->dedup_bytes += c->size;
-	}
-	for_each_file(b->root, decide_tail, b);
-	return 0;
-}
-
-/* ---- pass 2: copy into the data region ---- */
-
-static int copy_range(int in, uint64_t off, int out, uint64_t dst,
-		      uint64_t len, uint8_t *buf)
-{
-	bool cfr = true;
-
-	while (len) {
-		ssize_t n;
-
-		if (cfr) {
-			loff_t a = (loff_t)off, d = (loff_t)dst;
-
-			n = copy_file_range(in, &a, out, &d, (size_t)len, 0);
-			if (n < 0 && (errno == EXDEV || errno == EINVAL ||
-				      errno == ENOSYS || errno == EOPNOTSUPP ||
-				      errno == EBADF)) {
-				cfr = false;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-		} else {
-			int err;
-
-			n = pread(in, buf, len < IOBUF_SIZE ? (size_t)len :
-				  IOBUF_SIZE, (off_t)off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-			err = sharefs_pwrite_all(out, buf, (size_t)n, dst);
-			if (err)
-				return err;
-		}
-		off += (uint64_t)n;
-		dst += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
-static int store_one(struct sharefs_build *b, struct sharefs_content *c,
-		     uint8_t *buf)
-{
-	unsigned int bits = b->opts.blkszbits;
-	int fd, err = 0;
-
-	if (c->same || c->placed)
-		return 0;
-	fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (c->sparse) {
-		unsigned int shift = bits + c->chunkbits;
-
-		for (uint32_t i = 0; i < c->nchunks && !err; i++) {
-			uint64_t off = (uint64_t)i << shift, len;
-
-			if (c->chunkmap[i] == SHAREFS_NULL_ADDR)
-				continue;
-			len = c->size - off < (1ull << shift) ?
-			      c->size - off : (1ull << shift);
-			err = copy_range(fd, off, b->fd,
-					 (uint64_t)c->chunkmap[i] << bits, len, buf);
-		}
-	} else {
-		uint64_t len = c->size;
-
-		if (!c->tail_block)
-			len -= c->size % b->blksz;
-		err = copy_range(fd, 0, b->fd, c->blkaddr << bits, len, buf);
-	}
-	close(fd);
-	c->placed = !err;
-	return err;
+	if (n->content->same)
+		n->content = n->content->same;
+	sharefs_add_fingerprint(b, n);
 }
 
 int sharefs_content_store_all(struct sharefs_build *b)
 {
-	for (size_t i = 0; i < b->ncontents; i++)
-		if (!b->contents[i]->same && !b->contents[i]->placed)
-			place_content(b, b->contents[i]);
-	return pool_run(b, "write", store_one);
-}
+	struct pipeline p = { .b = b };
+	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1, readers = 0, err;
+	pthread_t *tids;
 
-/* Tar input: place c now, before its bytes are streamed in. */
-int sharefs_content_stream_begin(struct sharefs_build *b,
-				 struct sharefs_content *c)
-{
-	place_content(b, c);
-	return 0;
+	collect(b, b->root);
+	clear_placed(b->root);
+	for_each_file(b->root, decide_tail, b);
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.ready, NULL);
+	pthread_cond_init(&p.room, NULL);
+	tids = sharefs_xcalloc((size_t)jobs, sizeof(*tids));
+	for (int i = 0; i < jobs && (size_t)i < b->ncontents; i++)
+		if (!pthread_create(&tids[readers], NULL, reader_thread, &p))
+			readers++;
+	err = commit_all(&p, readers);
+	pthread_mutex_lock(&p.lock);
+	p.stop = true;
+	pthread_cond_broadcast(&p.room);
+	pthread_mutex_unlock(&p.lock);
+	for (int i = 0; i < readers; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	if (err)
+		drop_unread(b);
+	else
+		for_each_file(b->root, set_fingerprint, b);
+	pthread_cond_destroy(&p.room);
+	pthread_cond_destroy(&p.ready);
+	pthread_mutex_destroy(&p.lock);
+	return err;
 }

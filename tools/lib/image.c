@@ -88,7 +88,8 @@ size_t sharefs_dir_pack(struct sharefs_node *dir, unsigned int blksz,
 
 	s[0] = (struct sharefs_dentry){ ".", 1, dir };
 	s[1] = (struct sharefs_dentry){ "..", 2, dir->parent ? dir->parent : dir };
-	memcpy(s + 2, dir->children, dir->nchild * sizeof(*s));
+	if (dir->nchild)	/* an empty dir may have no array at all */
+		memcpy(s + 2, dir->children, dir->nchild * sizeof(*s));
 	qsort(s, n, sizeof(*s), dentry_cmp);
 
 	free(dir->dirblk_first);
@@ -257,25 +258,51 @@ static size_t inode_extra(const struct sharefs_build *b,
 	return 0;
 }
 
-static void layout_node(struct sharefs_build *b, struct sharefs_node *n)
+/*
+ * i_xattr_icount is a u16 count of 4-byte units after the 12-byte header
+ * (the header counts as one): inline xattrs beyond this would wrap it.
+ */
+#define XATTR_IBODY_MAX	(sizeof(struct sharefs_xattr_ibody_header) + \
+			 4 * (size_t)(UINT16_MAX - 1))
+
+/* What encode_dev() can store: the kernel's own 12-bit major, 20-bit minor. */
+#define RDEV_MAJOR_MAX	0xfffu
+#define RDEV_MINOR_MAX	0xfffffu
+
+static int layout_node(struct sharefs_build *b, struct sharefs_node *n)
 {
 	sharefs_xattrs_sort(n);
 	n->xattr_size = sharefs_xattr_ibody_size(n);
+	if (n->xattr_size > XATTR_IBODY_MAX) {
+		sharefs_msg("%s: %u bytes of xattrs, more than the %zu an inode can hold",
+			    n->path ? n->path : "?", n->xattr_size,
+			    XATTR_IBODY_MAX);
+		return -E2BIG;
+	}
+	if ((S_ISCHR(n->mode) || S_ISBLK(n->mode)) &&
+	    (n->rdev_major > RDEV_MAJOR_MAX || n->rdev_minor > RDEV_MINOR_MAX)) {
+		sharefs_msg("%s: device %llu:%llu does not fit the format's %u-bit major and %u-bit minor",
+			    n->path ? n->path : "?",
+			    (unsigned long long)n->rdev_major,
+			    (unsigned long long)n->rdev_minor, 12, 20);
+		return -ERANGE;
+	}
 	n->compact = fits_compact(b, n);
 	n->datalayout = SHAREFS_INODE_FLAT_PLAIN;
 	n->inl = false;
 	if (!has_data(n))
-		return;
+		return 0;
 	if (S_ISREG(n->mode) && n->content->sparse) {
 		n->datalayout = SHAREFS_INODE_CHUNK_BASED;
 		b->feature_incompat |= SHAREFS_FEATURE_INCOMPAT_CHUNKED_FILE;
-		return;
+		return 0;
 	}
 	/* same rule and same worst-case inode size as content.c used */
 	n->inl = sharefs_want_inline(b->blksz, sizeof(struct sharefs_inode_extended) +
 				     n->xattr_size, n->size);
 	if (n->inl)
 		n->datalayout = SHAREFS_INODE_FLAT_INLINE;
+	return 0;
 }
 
 static uint64_t place_inodes(struct sharefs_build *b, struct order *o)
@@ -304,9 +331,10 @@ static uint64_t place_inodes(struct sharefs_build *b, struct order *o)
 	return pos;
 }
 
-static uint32_t encode_dev(uint32_t major, uint32_t minor)
+/* Linux's new_encode_dev(); layout_node() refused what does not fit. */
+static uint32_t encode_dev(uint64_t major, uint64_t minor)
 {
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	return (uint32_t)((minor & 0xff) | (major << 8) | ((minor & ~0xffull) << 12));
 }
 
 static uint32_t node_startblk(const struct sharefs_node *n)
@@ -473,7 +501,11 @@ int sharefs_write_image(struct sharefs_build *b)
 			o.v[i]->size = sharefs_dir_pack(o.v[i], b->blksz, &s, &ns);
 			free(s);
 		}
-		layout_node(b, o.v[i]);
+		err = layout_node(b, o.v[i]);
+		if (err) {
+			free(o.v);
+			return err;
+		}
 	}
 	meta_blkaddr = b->data_next;
 	meta_bytes = place_inodes(b, &o);
@@ -534,6 +566,8 @@ int sharefs_write_image(struct sharefs_build *b)
 	if (!err && ftruncate(b->fd, (off_t)(post << bits)))
 		err = -errno;
 out:
+	if (err)
+		sharefs_msg("%s: writing image: %s", b->image, strerror(-err));
 	free(o.v);
 	return err;
 }

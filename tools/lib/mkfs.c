@@ -7,6 +7,11 @@
  * allocation failure, SIGINT, SIGTERM or SIGHUP unlinks the temporary file,
  * so a failed run leaves nothing behind.
  *
+ * A crash must not leave IMAGE naming a file whose blocks never reached the
+ * disk (after a rename, ext4 and xfs may write the new name first): the
+ * image is fsynced, then its directory, before the rename; the directory
+ * again after it, so that the new name itself is durable when mkfs exits.
+ *
  * A rename replaces whatever IMAGE names, so IMAGE must be a regular file
  * or not exist: a device node (/dev/null, a disk) or a directory is refused,
  * and a symlink is followed, so that the file it points at is replaced, not
@@ -85,6 +90,28 @@ static int resolve_image(const char *image, char *path, size_t len)
 	return 0;
 }
 
+/* fsync the directory that holds @path; a message names it on failure. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, err = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+			 (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		sharefs_msg("%s: fsync of the directory: %s", dir, strerror(-err));
+	return err;
+}
+
 static int open_tmp(const char *image)
 {
 	mode_t um = umask(0);
@@ -151,19 +178,20 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 	} else {
 		err = sharefs_read_dir(&b, source);
 		if (!err)
-			err = sharefs_content_fingerprint_all(&b);
-		if (!err)
 			err = sharefs_content_store_all(&b);
 	}
-	if (!err) {
-		err = sharefs_write_image(&b);
-		if (err)
-			sharefs_msg("%s: writing image: %s", image, strerror(-err));
+	if (!err)
+		err = sharefs_write_image(&b);	/* says what failed */
+	if (!err && fsync(b.fd)) {
+		err = -errno;
+		sharefs_msg("%s: fsync: %s", tmp_path, strerror(errno));
 	}
 	if (close(b.fd) && !err) {
 		err = -errno;
 		sharefs_msg("%s: %s", image, strerror(errno));
 	}
+	if (!err)
+		err = sync_dir(tmp_path);
 	if (!err && rename(tmp_path, image)) {
 		err = -errno;
 		sharefs_msg("%s: rename: %s", image, strerror(errno));
@@ -173,6 +201,9 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		return err;
 	}
 	tmp_live = 0;
+	err = sync_dir(image);
+	if (err)
+		return err;	/* the image is in place, maybe not yet durable */
 	if (o->progress)
 		fprintf(stderr, "%s: %llu blocks of %u bytes, %llu inodes, %llu MiB deduplicated\n",
 			image, (unsigned long long)b.total_blocks, b.blksz,

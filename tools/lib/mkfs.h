@@ -4,8 +4,9 @@
  *
  * A build has four steps, each in its own file:
  *   walk.c / tar.c   read a source into an in-memory tree of nodes (tree.c);
- *   content.c        fingerprint regular files and store each distinct
- *                    content once in the data region (thread pool);
+ *   content.c        read each regular file once, fingerprinting the bytes
+ *                    it stores, and store each distinct content once in
+ *                    the data region (reader threads, ordered committer);
  *   image.c          lay out inodes, xattrs, inline tails and directories
  *                    and write them with the superblock.
  * Everything that decides a byte of the image depends only on the input
@@ -52,11 +53,10 @@ struct sharefs_xattr {
 struct sharefs_content {
 	uint64_t size;
 	uint8_t digest[SHAREFS_FP_DIGEST_LEN];
-	char *path;			/* directory input: re-read from here */
+	char *path;			/* directory input: read from here */
 	uint8_t *tail;			/* the last size % blksz bytes */
 	uint64_t blkaddr;		/* first block in the data region */
 	bool tail_block;		/* tail stored in a block too (plain) */
-	bool placed;			/* bytes are already in the image */
 	/* CHUNK_BASED (sparse) */
 	bool sparse;
 	unsigned int chunkbits;		/* chunk = block << chunkbits */
@@ -64,6 +64,11 @@ struct sharefs_content {
 	uint32_t *chunkmap;		/* block of each chunk, or NULL_ADDR */
 	struct sharefs_content *same;	/* the first content with these bytes */
 	struct sharefs_content *hnext;	/* dedup hash chain */
+	/* directory input, from a reader thread to the committer (content.c) */
+	uint8_t *buf;			/* the whole content, read and hashed */
+	int fd;				/* or the file, still open, to stream */
+	int err;			/* the reader's result */
+	bool ready;			/* the reader is done with it */
 };
 
 struct sharefs_node;
@@ -76,7 +81,7 @@ struct sharefs_dentry {
 
 struct sharefs_node {
 	uint32_t mode, uid, gid;
-	uint32_t rdev_major, rdev_minor;
+	uint64_t rdev_major, rdev_minor;	/* checked against the format in image.c */
 	int64_t mtime;
 	uint32_t mtime_nsec;
 	uint32_t nlink;			/* links inside the image */
@@ -146,6 +151,7 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 		      const void *value, size_t len);
 void sharefs_xattr_set_raw(struct sharefs_node *n, uint8_t index,
 			   const char *name, const void *value, size_t len);
+void sharefs_xattr_drop_fingerprint(struct sharefs_node *n);
 void sharefs_xattrs_sort(struct sharefs_node *n);
 unsigned int sharefs_xattr_ibody_size(const struct sharefs_node *n);
 int sharefs_name_cmp(const char *a, unsigned int alen,
@@ -161,10 +167,18 @@ int sharefs_read_tar(struct sharefs_build *b, const char *path);
 /* content.c */
 void sharefs_content_register(struct sharefs_build *b,
 			      struct sharefs_content *c);
-int sharefs_content_fingerprint_all(struct sharefs_build *b);
 int sharefs_content_store_all(struct sharefs_build *b);
-int sharefs_content_stream_begin(struct sharefs_build *b,
+void sharefs_content_plan_chunks(struct sharefs_build *b,
 				 struct sharefs_content *c);
+void sharefs_content_mark_data(struct sharefs_build *b,
+			       struct sharefs_content *c,
+			       uint64_t off, uint64_t len);
+uint64_t sharefs_content_place(struct sharefs_build *b,
+			       struct sharefs_content *c);
+int sharefs_content_write(struct sharefs_build *b, struct sharefs_content *c,
+			  const uint8_t *p, size_t len, uint64_t off);
+int sharefs_content_finish(struct sharefs_build *b, struct sharefs_content *c,
+			   uint64_t start);
 struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 					      struct sharefs_content *c);
 bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,

@@ -6,8 +6,12 @@
  * region when its header arrives and its bytes are written there while they
  * are hashed.  A file whose digest matches an earlier one gives its blocks
  * back (they are the last ones allocated) and shares the earlier copy.
- * Entries may come in any order and may repeat a path (the last one wins);
- * missing parent directories are created with mode 0755.  Paths are kept
+ * Entries may come in any order and may repeat a path: the last one wins
+ * and replaces the earlier one completely, as `tar -x --recursive-unlink`
+ * (and an OCI layer applier) does: a directory replaced by anything but a
+ * directory leaves with everything below it; a directory over a directory
+ * only takes the new attributes and keeps the children (plain `tar -x`).
+ * Missing parent directories are created with mode 0755.  Paths are kept
  * in a hash table that maps the normalized path to its dentry.
  */
 #define _GNU_SOURCE
@@ -27,6 +31,7 @@ struct pent {
 	char *path;
 	struct sharefs_node *dir;	/* parent */
 	size_t idx;			/* index in dir->children */
+	bool gone;			/* below a replaced directory */
 };
 
 struct tarctx {
@@ -50,9 +55,10 @@ static struct pent *ptab_find(struct tarctx *t, const char *path)
 {
 	if (!t->cap)
 		return NULL;
+	/* a gone entry keeps its slot: later ones may sit after it */
 	for (size_t i = str_hash(path) & (t->cap - 1); t->tab[i].path;
 	     i = (i + 1) & (t->cap - 1))
-		if (!strcmp(t->tab[i].path, path))
+		if (!t->tab[i].gone && !strcmp(t->tab[i].path, path))
 			return &t->tab[i];
 	return NULL;
 }
@@ -70,14 +76,16 @@ static void ptab_add(struct tarctx *t, char *path, struct sharefs_node *dir,
 		t->tab = sharefs_xcalloc(t->cap, sizeof(*t->tab));
 		t->n = 0;
 		for (size_t j = 0; j < oldcap; j++)
-			if (old[j].path)
+			if (old[j].gone)
+				free(old[j].path);
+			else if (old[j].path)
 				ptab_add(t, old[j].path, old[j].dir, old[j].idx);
 		free(old);
 	}
 	for (i = str_hash(path) & (t->cap - 1); t->tab[i].path;
 	     i = (i + 1) & (t->cap - 1))
 		;
-	t->tab[i] = (struct pent){ path, dir, idx };
+	t->tab[i] = (struct pent){ path, dir, idx, false };
 	t->n++;
 }
 
@@ -166,8 +174,8 @@ static void set_attrs(struct sharefs_node *n, struct archive_entry *e)
 	n->mtime = archive_entry_mtime(e);
 	n->mtime_nsec = archive_entry_mtime_is_set(e) ?
 			(uint32_t)archive_entry_mtime_nsec(e) : 0;
-	n->rdev_major = (uint32_t)archive_entry_rdevmajor(e);
-	n->rdev_minor = (uint32_t)archive_entry_rdevminor(e);
+	n->rdev_major = (uint64_t)archive_entry_rdevmajor(e);
+	n->rdev_minor = (uint64_t)archive_entry_rdevminor(e);
 }
 
 /* POSIX ACLs as the VFS xattr: version 2, then {tag, perm, id} sorted. */
@@ -268,64 +276,7 @@ static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
 	if (!def && S_ISDIR(n->mode))
 		acl_to_xattr(n, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 			     "system.posix_acl_default");
-	return 0;
-}
-
-/* Where byte off of content c lives in the image; -1 if nowhere (hole). */
-static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
-			uint64_t off, uint64_t *room)
-{
-	unsigned int bits = b->opts.blkszbits;
-
-	if (c->sparse) {
-		unsigned int shift = bits + c->chunkbits;
-		uint64_t i = off >> shift;
-
-		if (i >= c->nchunks || c->chunkmap[i] == SHAREFS_NULL_ADDR)
-			return -1;
-		*room = ((i + 1) << shift) - off;
-		return (int64_t)(((uint64_t)c->chunkmap[i] << bits) +
-				 (off & ((1ull << shift) - 1)));
-	}
-	*room = UINT64_MAX;
-	return (int64_t)((c->blkaddr << bits) + off);
-}
-
-static int write_data(struct tarctx *t, struct sharefs_content *c,
-		      const uint8_t *p, size_t len, uint64_t off)
-{
-	struct sharefs_build *b = t->b;
-	uint64_t tailoff = c->size - c->size % b->blksz;
-
-	while (len) {
-		uint64_t room, n = len;
-		int64_t pos;
-		int err;
-
-		if (off >= c->size)
-			return -EINVAL;
-		if (n > c->size - off)
-			n = c->size - off;
-		if (!c->sparse && off < tailoff && off + n > tailoff)
-			n = tailoff - off;
-		if (!c->sparse && off >= tailoff) {
-			memcpy(c->tail + (off - tailoff), p, (size_t)n);
-			if (!c->tail_block)
-				goto next;
-		}
-		pos = data_pos(b, c, off, &room);
-		if (pos < 0)
-			return -EINVAL;	/* data where the sparse map had a hole */
-		if (n > room)
-			n = room;
-		err = sharefs_pwrite_all(b->fd, p, (size_t)n, (uint64_t)pos);
-		if (err)
-			return err;
-next:
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
+	sharefs_xattr_drop_fingerprint(n);
 	return 0;
 }
 
@@ -343,35 +294,21 @@ static int read_file(struct tarctx *t, struct archive *a,
 	n->content = c;
 	if (!md)
 		return -ENOMEM;
-	if (c->size % b->blksz)
-		c->tail = sharefs_xcalloc(1, b->blksz);
 	if (archive_entry_sparse_reset(e) > 0) {
 		la_int64_t so, sl;
-		unsigned int bits = 0;
 
-		c->sparse = true;
-		while (bits < 31 && ((c->size - 1) >> (b->opts.blkszbits + bits)) + 1 > 4096)
-			bits++;
-		c->chunkbits = bits;
-		c->nchunks = (uint32_t)(((c->size - 1) >> (b->opts.blkszbits + bits)) + 1);
-		c->chunkmap = sharefs_xcalloc(c->nchunks, sizeof(uint32_t));
-		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK) {
-			unsigned int shift = b->opts.blkszbits + bits;
-
-			if (sl <= 0 || (uint64_t)so >= c->size)
-				continue;
-			for (uint64_t i = (uint64_t)so >> shift;
-			     i <= ((uint64_t)so + (uint64_t)sl - 1) >> shift && i < c->nchunks; i++)
-				c->chunkmap[i] = 1;
-		}
+		sharefs_content_plan_chunks(b, c);
+		while (archive_entry_sparse_next(e, &so, &sl) == ARCHIVE_OK)
+			if (sl > 0 && (uint64_t)so < c->size)
+				sharefs_content_mark_data(b, c, (uint64_t)so,
+							  (uint64_t)sl);
 	}
 	/* reserve the fingerprint xattr so the inline decision is final now */
 	sharefs_add_fingerprint(b, n);
 	c->tail_block = !sharefs_want_inline(b->blksz,
 			sizeof(struct sharefs_inode_extended) +
 			sharefs_xattr_ibody_size(n), c->size);
-	start = b->data_next;
-	sharefs_content_stream_begin(b, c);
+	start = sharefs_content_place(b, c);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (;;) {
 		const void *buf;
@@ -399,7 +336,7 @@ static int read_file(struct tarctx *t, struct archive *a,
 			hashed += z;
 		}
 		EVP_DigestUpdate(md, buf, size);
-		err = write_data(t, c, buf, size, (uint64_t)off);
+		err = sharefs_content_write(b, c, buf, size, (uint64_t)off);
 		if (err) {
 			sharefs_msg("%s: %s: %s", b->image, path, err == -EINVAL ?
 				    "data outside the sparse map" : strerror(-err));
@@ -415,27 +352,43 @@ static int read_file(struct tarctx *t, struct archive *a,
 		hashed += z;
 	}
 	EVP_DigestFinal_ex(md, c->digest, NULL);
-	c->placed = true;
 	sharefs_add_fingerprint(b, n);
-	{
-		struct sharefs_content *o = sharefs_content_dedup(b, c);
-
-		/* share only when the earlier copy has every block we need */
-		if (o && (!c->tail_block || o->tail_block)) {
-			if (b->data_next > start) {
-				b->data_next = start;
-				if (ftruncate(b->fd, (off_t)(start << b->opts.blkszbits))) {
-					err = -errno;
-					goto out;
-				}
-			}
-			b->dedup_bytes += c->size;
-			n->content = o;
-		}
-	}
+	err = sharefs_content_finish(b, c, start);
+	if (c->same)
+		n->content = c->same;
 out:
 	EVP_MD_CTX_free(md);
 	return err;
+}
+
+/*
+ * Directory @dir at @path is being replaced by a non-directory: the names
+ * below it stop resolving (a later hard link to one is refused, as tar
+ * refuses it, and a later entry below @path starts afresh), and files
+ * linked from elsewhere lose the links that were inside it.
+ */
+static void forget_subtree(struct tarctx *t, const char *path,
+			   struct sharefs_node *dir)
+{
+	size_t plen = strlen(path);
+
+	for (size_t i = 0; i < dir->nchild; i++) {
+		struct sharefs_dentry *d = &dir->children[i];
+		char *sub = sharefs_xmalloc(plen + d->len + 2);
+		struct pent *pe;
+
+		memcpy(sub, path, plen);
+		sub[plen] = '/';
+		memcpy(sub + plen + 1, d->name, d->len + 1);
+		pe = ptab_find(t, sub);
+		if (pe)
+			pe->gone = true;
+		if (S_ISDIR(d->node->mode))
+			forget_subtree(t, sub, d->node);
+		else
+			d->node->nlink--;
+		free(sub);
+	}
 }
 
 static int add_entry(struct tarctx *t, struct archive *a,
@@ -532,10 +485,12 @@ static int add_entry(struct tarctx *t, struct archive *a,
 	if (old) {			/* a later entry replaces the path */
 		struct sharefs_dentry *d = &pe->dir->children[pe->idx];
 
-		if (S_ISDIR(old->mode))
+		if (S_ISDIR(old->mode)) {
+			forget_subtree(t, path, old);
 			pe->dir->nlink--;
-		else
+		} else {
 			old->nlink--;
+		}
 		d->node = n;
 		if (S_ISDIR(n->mode)) {
 			n->parent = pe->dir;

@@ -63,9 +63,12 @@ static int dentry_cmp(const void *pa, const void *pb)
 	return sharefs_name_cmp(a->name, a->len, b->name, b->len);
 }
 
+/* qsort() wants a non-NULL base even for zero elements (C11 7.22.5). */
 void sharefs_node_sort_children(struct sharefs_node *dir)
 {
-	qsort(dir->children, dir->nchild, sizeof(*dir->children), dentry_cmp);
+	if (dir->nchild > 1)
+		qsort(dir->children, dir->nchild, sizeof(*dir->children),
+		      dentry_cmp);
 }
 
 unsigned int sharefs_mode_to_ftype(uint32_t mode)
@@ -149,6 +152,31 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 	return -EOPNOTSUPP;
 }
 
+/*
+ * A fingerprint in the image is always one mkfs computed from the bytes it
+ * stores.  One that comes with the source (a directory's xattrs, a tar's
+ * SCHILY.xattr) was never checked against the content, so it is dropped
+ * whatever the options: --no-fingerprint images carry none, and empty or
+ * non-regular files never carry one.  The --ishare-xattr name is the same
+ * full name (long prefix "trusted.fingerprint", empty suffix), so this
+ * covers it too.
+ */
+void sharefs_xattr_drop_fingerprint(struct sharefs_node *n)
+{
+	for (unsigned int i = 0; i < n->nxattrs; i++) {
+		struct sharefs_xattr *x = &n->xattrs[i];
+
+		if (x->index == SHAREFS_XATTR_INDEX_TRUSTED &&
+		    x->name_len == sizeof(SHAREFS_FP_SUFFIX) - 1 &&
+		    !memcmp(x->name, SHAREFS_FP_SUFFIX, x->name_len)) {
+			free(x->name);
+			free(x->value);
+			n->xattrs[i] = n->xattrs[--n->nxattrs];
+			return;
+		}
+	}
+}
+
 static int xattr_cmp(const void *pa, const void *pb)
 {
 	const struct sharefs_xattr *a = pa, *b = pb;
@@ -160,7 +188,8 @@ static int xattr_cmp(const void *pa, const void *pb)
 
 void sharefs_xattrs_sort(struct sharefs_node *n)
 {
-	qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp);
+	if (n->nxattrs > 1)
+		qsort(n->xattrs, n->nxattrs, sizeof(*n->xattrs), xattr_cmp);
 }
 
 /* The inline xattr area: 12-byte header, then 4-aligned entries. */

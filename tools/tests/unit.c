@@ -8,7 +8,7 @@
  * reader below that follows the documented format, independent of the
  * writer's layout code; fsck.erofs is the outside oracle when installed.
  *
- * Usage: unit PATH/TO/mkfs.sharefs
+ * Usage: unit PATH/TO/mkfs.sharefs [PATH/TO/sharefs-stat [PATH/TO/iotrace.so]]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,10 +21,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "mkfs.h"
 
 static int npass, nfail, nskip, ntest;
-static const char *mkfs;
+static const char *mkfs, *iotrace;
 static char work[256];
 
 static void result(bool ok, const char *name, const char *skip)
@@ -183,6 +184,34 @@ static int get_xattr(struct img *im, uint64_t nid, uint8_t index,
 		p += (4 + nl + vs + 3) & ~3u;
 	}
 	return -1;
+}
+
+/*
+ * The stored bytes of a flat file hash to its trusted.fingerprint: what
+ * a sharing mount trusts is what the image holds.
+ */
+static bool stored_matches_fp(struct img *im, const char *path)
+{
+	uint8_t v[64], md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int64_t nid = walk(im, path);
+	struct ino i;
+	bool ok;
+
+	if (nid < 0 || !ctx)
+		return false;
+	get_ino(im, (uint64_t)nid, &i);
+	ok = get_xattr(im, (uint64_t)nid, 4, "fingerprint", v) == 39 &&
+	     i.layout != SHAREFS_INODE_CHUNK_BASED;
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (uint64_t off = 0; ok && off < i.size; off += im->bsz) {
+		uint64_t len = i.size - off < im->bsz ? i.size - off : im->bsz;
+
+		EVP_DigestUpdate(ctx, data_at(im, &i, off), (size_t)len);
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	return ok && !memcmp(v, "sha256:", 7) && !memcmp(v + 7, md, 32);
 }
 
 /* ---- tests ---- */
@@ -371,7 +400,87 @@ static void t_fingerprint(const char *image, const char *src)
 		     !memcmp(data_at(&im, &f, 4999), "x", 1);
 		result(ok, "inline_tail_in_inode_block", NULL);
 	}
+	result(stored_matches_fp(&im, "big") && stored_matches_fp(&im, "big.copy") &&
+	       stored_matches_fp(&im, "a.txt") && stored_matches_fp(&im, "sub/deep/f5000"),
+	       "stored_bytes_match_fingerprint", NULL);
 	free(im.d);
+}
+
+/*
+ * Each source file is opened once and its bytes are read once, by read or
+ * pread (not copy_file_range, whose bytes nobody hashes): the bytes hashed
+ * are the bytes stored.  Hard-linked files are left out (one open serves
+ * all their names).
+ */
+static void t_single_read(const char *src)
+{
+	if (!iotrace) {
+		result(true, "source_files_opened_and_read_once", "no iotrace.so");
+		return;
+	}
+	result(sh("rm -f %s/io.log && LD_PRELOAD=%s IOTRACE_LOG=%s/io.log IOTRACE_PREFIX=%s/ "
+		  "%s -q -j2 %s/once.img %s", work, iotrace, work, src, mkfs, work, src) == 0 &&
+	       sh("cd %s && find %s -type f -size +0c -links 1 -printf '%%p 1 %%s 0\\n' | sort > once.want && "
+		  "awk '$1 == \"open\" { o[$2]++ } "
+		  "$1 == \"close\" { sub(\"read=\", \"\", $3); sub(\"cfr=\", \"\", $4); r[$2] += $3; c[$2] += $4 } "
+		  "END { for (p in o) print p, o[p], r[p] + 0, c[p] + 0 }' io.log | sort > once.got && "
+		  "join -o 2.1,2.2,2.3,2.4 once.want once.got > once.joined && "
+		  "diff once.want once.joined | head -5 >&2 && cmp -s once.want once.joined",
+		  work, src) == 0 &&
+	       sh("grep -q '^open %s/big$' %s/io.log", src, work) == 0,
+	       "source_files_opened_and_read_once", NULL);
+}
+
+/*
+ * A file that changes while mkfs runs: iotrace.so flips a byte of m1 (read
+ * whole in memory) and of m2 (streamed, 3 MiB) each time mkfs closes them.
+ * A second read would store bytes that do not match the fingerprint.
+ */
+static void t_edit_between_reads(void)
+{
+	char img[400];
+	struct img im;
+	bool ok;
+
+	if (!iotrace) {
+		result(true, "file_edited_under_mkfs_stored_as_hashed", "no iotrace.so");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/edit.img", work);
+	ok = sh("rm -rf %s/edit && mkdir %s/edit && head -c 200000 /dev/urandom > %s/edit/m1 && "
+		"head -c 3000000 /dev/urandom > %s/edit/m2 && cp %s/edit/m1 %s/edit/m1.copy",
+		work, work, work, work, work, work) == 0 &&
+	     sh("LD_PRELOAD=%s IOTRACE_PREFIX=%s/edit/ IOTRACE_MUTATE=%s/edit/m1:%s/edit/m2 "
+		"%s -q %s %s/edit", iotrace, work, work, work, mkfs, img, work) == 0 &&
+	     !img_open(&im, img);
+	if (!ok) {
+		result(false, "file_edited_under_mkfs_stored_as_hashed", NULL);
+		return;
+	}
+	ok = stored_matches_fp(&im, "m1") && stored_matches_fp(&im, "m2") &&
+	     stored_matches_fp(&im, "m1.copy");
+	free(im.d);
+	result(ok, "file_edited_under_mkfs_stored_as_hashed", NULL);
+}
+
+/*
+ * The image's bytes are durable before its name: fsync of the temporary
+ * file, then of the directory, then the rename, then the directory again
+ * (the order iotrace.so logs them in).
+ */
+static void t_fsync_order(const char *src)
+{
+	if (!iotrace) {
+		result(true, "fsync_before_rename", "no iotrace.so");
+		return;
+	}
+	result(sh("rm -f %s/dur.log && LD_PRELOAD=%s IOTRACE_LOG=%s/dur.log %s -q %s/dur.img %s",
+		  work, iotrace, work, mkfs, work, src) == 0 &&
+	       sh("cd %s && grep -E '^(fsync|rename) ' dur.log | sed 's/tmp-[A-Za-z0-9]*/tmp-X/g' > dur.got && "
+		  "printf 'fsync %%s/dur.img.tmp-X\\nfsync %%s\\nrename %%s/dur.img.tmp-X %%s/dur.img\\nfsync %%s\\n' "
+		  "%s %s %s %s %s > dur.want && diff dur.want dur.got >&2",
+		  work, work, work, work, work, work) == 0,
+	       "fsync_before_rename", NULL);
 }
 
 static bool same_file(const char *a, const char *b)
@@ -434,6 +543,30 @@ static void t_fsck(const char *name, const char *image, const char *src,
 static bool no_leftover(const char *img)
 {
 	return sh("ls %s %s.tmp-* >/dev/null 2>&1", img, img) != 0;
+}
+
+/*
+ * A file that shrinks between the scan and its read fails the build with
+ * its name, while reader threads hold later files: no hang, exit 1, no
+ * image left behind.
+ */
+static void t_file_shrinks(void)
+{
+	char img[400];
+
+	if (!iotrace) {
+		result(true, "file_shrinking_under_mkfs_fails_cleanly", "no iotrace.so");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/shrink.img", work);
+	result(sh("rm -rf %s/shrink && mkdir %s/shrink && cd %s/shrink && "
+		  "for i in $(seq 100 299); do head -c $((i * 100)) /dev/urandom > f$i; done && "
+		  "head -c 3000000 /dev/urandom > f150big", work, work, work) == 0 &&
+	       sh("LD_PRELOAD=%s IOTRACE_PREFIX=%s/shrink/ IOTRACE_SHRINK=%s/shrink/f150big "
+		  "timeout 60 %s -q -j2 %s %s/shrink 2> %s/shrink.err", iotrace, work, work,
+		  mkfs, img, work, work) == 1 &&
+	       sh("grep -q 'shrink/f150big: file changed while reading' %s/shrink.err", work) == 0 &&
+	       no_leftover(img), "file_shrinking_under_mkfs_fails_cleanly", NULL);
 }
 
 static void t_errors(const char *src)
@@ -502,6 +635,182 @@ static void t_tar(const char *src)
 		result(ok, "tar_xattrs_acl_hardlinks", NULL);
 		free(im.d);
 	}
+}
+
+/* A pax tar in WORK/NAME.tar made by a Python statement list on tarfile t. */
+static int mktar(const char *name, const char *body)
+{
+	return sh("cd %s && python3 -c \"import tarfile, io\n"
+		  "t = tarfile.open('%s.tar', 'w', format=tarfile.PAX_FORMAT)\n"
+		  "def reg(name, data, **kw):\n"
+		  "    i = tarfile.TarInfo(name); i.size = len(data); i.mtime = 1000000\n"
+		  "    for k, v in kw.items(): setattr(i, k, v)\n"
+		  "    t.addfile(i, io.BytesIO(data))\n"
+		  "def node(name, type, **kw):\n"
+		  "    i = tarfile.TarInfo(name); i.type = type; i.mtime = 1000000\n"
+		  "    i.mode = 0o755 if type == tarfile.DIRTYPE else 0o644\n"
+		  "    for k, v in kw.items(): setattr(i, k, v)\n"
+		  "    t.addfile(i)\n"
+		  "%s\n"
+		  "t.close()\"", work, name, body);
+}
+
+/*
+ * i_xattr_icount counts 4-byte units in a u16: past 12 + 4 * 65534 bytes
+ * of inline xattrs it used to wrap silently (an image fsck.erofs calls
+ * corrupt).  Four 60000-byte values fit, five are refused.
+ */
+static void t_xattr_limit(void)
+{
+	char img[400];
+
+	snprintf(img, sizeof(img), "%.300s/xattr.img", work);
+	result(mktar("xa4", "reg('f', b'x', pax_headers={'SCHILY.xattr.user.x%d' % k: 'v' * 60000 for k in range(4)})") == 0 &&
+	       mktar("xa5", "reg('f', b'x', pax_headers={'SCHILY.xattr.user.x%d' % k: 'v' * 60000 for k in range(5)})") == 0 &&
+	       sh("%s -q --tar %s %s/xa4.tar", mkfs, img, work) == 0 &&
+	       (!have("fsck.erofs") || sh("fsck.erofs %s > /dev/null 2>&1", img) == 0) &&
+	       sh("rm %s && %s -q --tar %s %s/xa5.tar 2> %s/xa5.err", img, mkfs, img, work, work) == 1 &&
+	       sh("grep -q 'f: 300108 bytes of xattrs, more than the 262148' %s/xa5.err", work) == 0 &&
+	       no_leftover(img), "xattrs_too_large_refused", NULL);
+}
+
+/*
+ * The format's rdev holds a 12-bit major and a 20-bit minor; larger
+ * numbers used to be truncated silently into another device.
+ */
+static void t_rdev_limit(void)
+{
+	char img[400];
+	struct img im;
+	struct ino i;
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/rdev.img", work);
+	ok = mktar("dev_ok", "node('c', tarfile.CHRTYPE, devmajor=4095, devminor=1048575)") == 0 &&
+	     mktar("dev_major", "node('c', tarfile.CHRTYPE, devmajor=4096, devminor=0)") == 0 &&
+	     mktar("dev_minor", "node('b', tarfile.BLKTYPE, devmajor=8, devminor=1048576)") == 0 &&
+	     sh("%s -q --tar %s %s/dev_ok.tar", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		get_ino(&im, (uint64_t)walk(&im, "c"), &i);
+		ok = S_ISCHR(i.mode) && i.startblk == 0xffffffffu;
+		free(im.d);
+	}
+	ok = ok && sh("rm %s && %s -q --tar %s %s/dev_major.tar 2> %s/dev.err", img, mkfs, img, work, work) == 1 &&
+	     sh("grep -q 'c: device 4096:0 does not fit' %s/dev.err", work) == 0 &&
+	     sh("%s -q --tar %s %s/dev_minor.tar 2> %s/dev.err", mkfs, img, work, work) == 1 &&
+	     sh("grep -q 'b: device 8:1048576 does not fit' %s/dev.err", work) == 0 &&
+	     no_leftover(img);
+	result(ok, "device_numbers_too_large_refused", NULL);
+}
+
+/*
+ * A trusted.fingerprint that comes with the source was never checked
+ * against the content: it must not reach the image.  With
+ * --no-fingerprint no file carries one; by default only non-empty regular
+ * files do, and theirs is computed (a forged one is replaced).
+ */
+static void t_source_fingerprint(void)
+{
+	static const char *const names[] = { "f", "e", "d" };
+	const char *forged = "0x7368613235363a" "4242424242424242424242424242424242424242424242424242424242424242";
+	char img[400], timg[400];
+	struct img im, tim;
+	uint8_t v[64];
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/nofp.img", work);
+	snprintf(timg, sizeof(timg), "%.300s/nofp-tar.img", work);
+	ok = sh("rm -rf %s/fp && mkdir -p %s/fp/d && cd %s/fp && echo abc > f && : > e && "
+		"for n in f e d; do setfattr -n trusted.fingerprint -v %s $n || exit 1; done && "
+		"tar --xattrs --xattrs-include='*' -cf ../fp.tar .", work, work, work, forged) == 0 &&
+	     sh("%s -q --no-fingerprint %s %s/fp", mkfs, img, work) == 0 &&
+	     sh("%s -q --no-fingerprint --tar %s %s/fp.tar", mkfs, timg, work) == 0 &&
+	     !img_open(&im, img) && !img_open(&tim, timg);
+	if (!ok) {
+		result(false, "source_fingerprint_not_passed_through", NULL);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		ok = ok && get_xattr(&im, (uint64_t)walk(&im, names[i]), 4, "fingerprint", v) < 0 &&
+		     get_xattr(&tim, (uint64_t)walk(&tim, names[i]), 4, "fingerprint", v) < 0;
+	free(im.d);
+	free(tim.d);
+	ok = ok && sh("%s -q %s %s/fp", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		ok = stored_matches_fp(&im, "f") &&
+		     get_xattr(&im, (uint64_t)walk(&im, "e"), 4, "fingerprint", v) < 0 &&
+		     get_xattr(&im, (uint64_t)walk(&im, "d"), 4, "fingerprint", v) < 0;
+		free(im.d);
+	}
+	result(ok, "source_fingerprint_not_passed_through", NULL);
+}
+
+/* Extract TAR with GNU tar (OPTS) and with mkfs + fsck.erofs; same trees? */
+static bool tar_like_gnu_tar(const char *name, const char *opts)
+{
+	return sh("cd %s && rm -rf %s.o %s.x %s.img && mkdir %s.o && "
+		  "tar -xf %s.tar -C %s.o %s && %s -q --tar %s.img %s.tar && "
+		  "fsck.erofs --extract=%s.x %s.img > /dev/null && "
+		  "(cd %s.o && find . -printf '%%p %%y %%m %%l\\n' | sort) > %s.o.lst && "
+		  "(cd %s.x && find . -printf '%%p %%y %%m %%l\\n' | sort) > %s.x.lst && "
+		  "diff %s.o.lst %s.x.lst >&2 && diff -r --no-dereference %s.o %s.x >&2",
+		  work, name, name, name, name, name, name, opts, mkfs, name, name,
+		  name, name, name, name, name, name, name, name, name, name) == 0;
+}
+
+/*
+ * A later tar entry replaces an earlier one at the same path completely,
+ * as GNU tar extracts it: a directory replaced by a non-directory loses
+ * its children (tar needs --recursive-unlink when it is not empty), and
+ * a directory over a directory keeps them (plain tar -x: --recursive-
+ * unlink would empty it).  Names below a replaced directory are gone: a
+ * later entry there starts afresh (it used to land in the lost directory)
+ * and a hard link to one is refused, as tar refuses it.  Link counts
+ * follow: hard links to a replaced file, and the parent's subdirectories.
+ */
+static void t_tar_replace(void)
+{
+	char img[400];
+	struct img im;
+	bool ok;
+
+	if (!have("fsck.erofs")) {
+		result(true, "tar_type_change_like_gnu_tar", "fsck.erofs not installed");
+		return;
+	}
+	snprintf(img, sizeof(img), "%.300s/repl.img", work);
+	ok = mktar("repl", "node('d', tarfile.DIRTYPE); reg('d/a', b'a'); node('d/sub', tarfile.DIRTYPE)\n"
+		   "reg('d/sub/b', b'b'); reg('d', b'now a file')\n"
+		   "node('e', tarfile.DIRTYPE); reg('e/x', b'old x'); reg('e', b'file')\n"
+		   "node('e', tarfile.DIRTYPE); reg('e/x', b'new x')\n"
+		   "reg('f', b'f data'); node('g', tarfile.LNKTYPE, linkname='f')\n"
+		   "node('f', tarfile.SYMTYPE, linkname='target')\n"
+		   "node('s', tarfile.SYMTYPE, linkname='nowhere'); node('s', tarfile.DIRTYPE)\n"
+		   "reg('s/k', b'k')\n"
+		   "node('p', tarfile.DIRTYPE); reg('p/q', b'q data')\n"
+		   "node('r', tarfile.LNKTYPE, linkname='p/q'); node('p', tarfile.SYMTYPE, linkname='elsewhere')\n"
+		   "node('n', tarfile.FIFOTYPE); reg('n', b'was a fifo')") == 0 &&
+	     tar_like_gnu_tar("repl", "--recursive-unlink") && !img_open(&im, img);
+	if (ok) {
+		struct ino g, r, root;
+
+		get_ino(&im, (uint64_t)walk(&im, "g"), &g);
+		get_ino(&im, (uint64_t)walk(&im, "r"), &r);
+		get_ino(&im, im.root, &root);
+		ok = g.nlink == 1 && r.nlink == 1 && root.nlink == 4 &&
+		     sh("[ $(stat -c %%h %s/repl.o) = 4 ] && [ $(stat -c %%h %s/repl.o/g) = 1 ]",
+			work, work) == 0;
+		free(im.d);
+	}
+	ok = ok && mktar("merge", "node('d', tarfile.DIRTYPE); reg('d/a', b'a')\n"
+			 "node('d', tarfile.DIRTYPE, mode=0o700); reg('d/b', b'b')\n"
+			 "node('z', tarfile.DIRTYPE); reg('z', b'was an empty dir')") == 0 &&
+	     tar_like_gnu_tar("merge", "");
+	ok = ok && mktar("stale", "node('d', tarfile.DIRTYPE); reg('d/a', b'a'); reg('d', b'file')\n"
+			 "node('h', tarfile.LNKTYPE, linkname='d/a')") == 0 &&
+	     sh("cd %s && mkdir -p stale.o && tar -xf stale.tar -C stale.o --recursive-unlink 2>/dev/null", work) == 2 &&
+	     sh("cd %s && %s -q --tar stale.img stale.tar 2>/dev/null", work, mkfs) == 1;
+	result(ok, "tar_type_change_like_gnu_tar", NULL);
 }
 
 static void t_ishare(const char *src)
@@ -575,6 +884,7 @@ int main(int argc, char **argv)
 	char src[320], image[320];
 
 	mkfs = argc > 1 ? realpath(argv[1], NULL) : NULL;
+	iotrace = argc > 3 ? realpath(argv[3], NULL) : NULL;
 	if (!mkfs) {
 		fprintf(stderr, "usage: unit PATH/TO/mkfs.sharefs\n");
 		return 2;
@@ -604,8 +914,16 @@ int main(int argc, char **argv)
 		t_super_checksum(p);
 	}
 	t_repro(src);
+	t_single_read(src);
+	t_edit_between_reads();
+	t_fsync_order(src);
+	t_file_shrinks();
 	t_tar(src);
 	t_ishare(src);
+	t_tar_replace();
+	t_source_fingerprint();
+	t_xattr_limit();
+	t_rdev_limit();
 	t_errors(src);
 	t_stat(argc > 2 ? realpath(argv[2], NULL) : NULL);
 
