@@ -18,6 +18,7 @@ out=$top/build/images
 trees=$top/build/trees
 
 stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py" \
+	   "$top/scripts/mklayers.py" \
 	   "$top/scripts/manifest.py" "$top/scripts/fuzz/mutate.py";
 	  cat "$top/tools/mkfs.sharefs" 2>/dev/null) | sha256sum | cut -c1-16)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
@@ -247,6 +248,24 @@ hostfs() {
 	rm -rf "$d"
 }
 hostfs
+
+# --- OCI layers with whiteouts (mkfs --aufs) ---------------------------------
+# Three layer tars (scripts/mklayers.py).  One layer: mkfs.sharefs --aufs
+# must write the tree mkfs.erofs 1.9 --aufs writes.  All three, flattened by
+# mkfs.sharefs: the tree overlayfs shows over mkfs.erofs's three single-layer
+# images.  diff_test compares each with stock erofs mounts of the others
+# (flag same=, top layer first).
+python3 "$top/scripts/mklayers.py" "$trees/layers"
+for i in 1 2 3; do
+	sid_exec mkfs.erofs -d0 -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+		--tar=f --aufs "$out/aufs-l$i-e19.img" "$trees/layers/layer$i.tar" > /dev/null
+done
+"$top/tools/mkfs.sharefs" -q -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+	--tar --aufs "$out/aufs-l2.img" "$trees/layers/layer2.tar"
+"$top/tools/mkfs.sharefs" -q -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11 \
+	--tar --aufs "$out/aufs-flat.img" "$trees/layers/layer"[123].tar
+echo "aufs-l2 fp=trusted.fingerprint same=aufs-l2-e19" >> "$out/diff.list"
+echo "aufs-flat fp=trusted.fingerprint same=aufs-l3-e19:aufs-l2-e19:aufs-l1-e19" >> "$out/diff.list"
 
 # --- the short fuzz pass of make check (fuzz_test.c) ---------------------------
 # A fixed set of mutants of the images above, as patches (scripts/fuzz/

@@ -12,7 +12,12 @@
  *                EOPNOTSUPP or EINVAL and the oracle is NAME.fsck.manifest: the
  *                image as erofs-utils 1.9's fsck.erofs --extract wrote it.
  *   source       sharefs's manifest equals NAME.manifest, the host manifest
- *                of the source tree, for the fields the builder preserves.
+ *                of the source tree, for the fields the builder preserves;
+ *                with flag same=A[:B...], the manifest of image A mounted
+ *                with stock erofs instead (several: an overlayfs over their
+ *                stock erofs mounts, A on top), for the fields both keep:
+ *                mkfs.erofs --aufs images of OCI layers are the oracle of
+ *                mkfs.sharefs --aufs, one layer and flattened.
  *   dots         every directory lists "." (its own inode) and ".." (its
  *                parent's; the root's own) exactly once: the manifests
  *                leave them out.
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -52,6 +58,7 @@ FIXTURE_VARIANT(img) {
 	const char *name;
 	int needs_major, needs_minor;	/* 0: stock erofs always mounts it */
 	char fp[64];			/* fingerprint xattr name, or "" */
+	char same[256];			/* images to compare with, or "" */
 };
 
 static void show_diff(struct __test_metadata *_metadata, const char *what,
@@ -154,11 +161,84 @@ TEST_F_TIMEOUT(img, stock, 120)
 	sfs_mf_free(&me);
 }
 
+/*
+ * The oracle of flag same=: the images of SPEC ("A:B:C", top first)
+ * mounted with stock erofs, and when there are several an overlayfs over
+ * them, at @dir.  Returns how many mounts it made (for same_down), or -1.
+ */
+static int same_up(const char *spec, char dirs[][256], char *top, size_t len)
+{
+	char names[256], *save, *n, lower[2400] = "";
+	int k = 0;
+
+	snprintf(names, sizeof(names), "%s", spec);
+	for (n = strtok_r(names, ":", &save); n && k < 7;
+	     n = strtok_r(NULL, ":", &save), k++) {
+		if (sfs_mount_image(n, "erofs", NULL, dirs[k], sizeof(dirs[k])))
+			return -1 - k;
+		snprintf(lower + strlen(lower), sizeof(lower) - strlen(lower),
+			 "%s%.255s", k ? ":" : "lowerdir=", dirs[k]);
+	}
+	if (k == 1) {
+		snprintf(top, len, "%.255s", dirs[0]);
+		return 1;
+	}
+	snprintf(top, len, "%.240s-overlay", dirs[0]);
+	mkdir(top, 0755);
+	if (mount("overlay", top, "overlay", MS_RDONLY, lower))
+		return -1 - k;
+	snprintf(dirs[k], sizeof(dirs[k]), "%.255s", top);
+	return k + 1;
+}
+
+static void same_down(char dirs[][256], int n)
+{
+	while (n-- > 0)
+		sfs_umount(dirs[n]);
+}
+
+static void compare_same(struct __test_metadata *_metadata, const char *dir,
+			 const char *spec)
+{
+	/* overlayfs reports merged directories' own nlink and no hard
+	 * links across layers; one image is compared whole */
+	struct sfs_mf_opts o = {
+		.fields = MF_TYPE | MF_MODE | MF_UID | MF_GID | MF_SIZE |
+			  MF_MTIME | MF_RDEV | MF_DATA | MF_XATTRS | MF_DTYPE,
+		.ignore_xattr = { "trusted.fingerprint" },
+	};
+	char dirs[8][256], top[300];
+	struct sfs_mf mo, ms;
+	int n = same_up(spec, dirs, top, sizeof(top));
+
+	if (n < 0)
+		same_down(dirs, -n - 1);
+	ASSERT_LT(0, n) {
+		TH_LOG("cannot mount the oracle %s", spec);
+	}
+	if (n == 1)
+		o.fields |= MF_NLINK | MF_HL;
+	build(_metadata, top, &o, &mo);
+	build(_metadata, dir, &o, &ms);
+	show_diff(_metadata, n == 1 ? "mkfs.erofs" : "overlayfs over mkfs.erofs",
+		  &mo, &ms);
+	ksft_print_msg("%zu entries compared with %s\n", ms.n, spec);
+	EXPECT_LT(3, (long)ms.n);
+	same_down(dirs, n);
+	sfs_mf_free(&ms);
+	sfs_mf_free(&mo);
+}
+
 TEST_F_TIMEOUT(img, source, 120)
 {
 	struct sfs_mf_opts o;
 	struct sfs_mf mh, ms;
 	char path[512];
+
+	if (variant->same[0]) {
+		compare_same(_metadata, self->dir, variant->same);
+		return;
+	}
 
 	snprintf(path, sizeof(path), "%s/%s.manifest", SFS_IMAGES_DIR,
 		 variant->name);
@@ -300,6 +380,8 @@ static void register_images(void)
 				       &d->needs_minor);
 			else if (!strncmp(t, "fp=", 3))
 				snprintf(d->fp, sizeof(d->fp), "%s", t + 3);
+			else if (!strncmp(t, "same=", 5))
+				snprintf(d->same, sizeof(d->same), "%s", t + 5);
 		}
 		v->name = d->name;
 		v->data = d;

@@ -136,7 +136,7 @@ static int open_tmp(const char *image)
 }
 
 int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
-		 const char *source, bool tar)
+		 const char *const *sources, int nsources, bool tar)
 {
 	static struct sharefs_build b;
 	static char image_path[PATH_MAX];
@@ -174,9 +174,9 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		return b.fd;
 	}
 	if (tar) {
-		err = sharefs_read_tar(&b, source);
+		err = sharefs_read_tar(&b, sources, nsources);
 	} else {
-		err = sharefs_read_dir(&b, source);
+		err = sharefs_read_dir(&b, sources[0]);
 		if (!err)
 			err = sharefs_content_store_all(&b);
 	}

@@ -39,6 +39,7 @@ struct sharefs_opts {
 	uint8_t uuid[16];
 	char label[16];
 	int jobs;			/* worker threads */
+	bool aufs;			/* OCI whiteouts in tar layers */
 };
 
 struct sharefs_xattr {
@@ -106,6 +107,7 @@ struct sharefs_node {
 	uint32_t *dirblk_first;		/* dirs: first entry index per block */
 	size_t ndirblk;
 	char *path;			/* source path, for messages */
+	unsigned int layer;		/* tar layer that last defined it */
 };
 
 struct sharefs_build {
@@ -162,7 +164,8 @@ unsigned int sharefs_mode_to_ftype(uint32_t mode);
 int sharefs_read_dir(struct sharefs_build *b, const char *path);
 
 /* tar.c */
-int sharefs_read_tar(struct sharefs_build *b, const char *path);
+int sharefs_read_tar(struct sharefs_build *b, const char *const *layers,
+		     int nlayers);
 
 /* content.c */
 void sharefs_content_register(struct sharefs_build *b,
@@ -197,6 +200,6 @@ size_t sharefs_dir_pack(struct sharefs_node *dir, unsigned int blksz,
 
 /* mkfs.c: the whole build, from options to a renamed image */
 int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
-		 const char *source, bool tar);
+		 const char *const *sources, int nsources, bool tar);
 
 #endif /* SHAREFS_TOOLS_MKFS_H */

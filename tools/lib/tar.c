@@ -13,6 +13,20 @@
  * only takes the new attributes and keeps the children (plain `tar -x`).
  * Missing parent directories are created with mode 0755.  Paths are kept
  * in a hash table that maps the normalized path to its dentry.
+ *
+ * Several tar archives are layers of one OCI image, read base first into
+ * one tree; each node remembers the layer that last defined it.  With
+ * --aufs, whiteouts follow the OCI image spec.  One layer keeps them for
+ * overlayfs, as mkfs.erofs --aufs does: .wh.NAME becomes a 0:0 character
+ * device NAME (mode 0, the entry's owner and time), .wh..wh..opq the xattr
+ * trusted.overlay.opaque="y" on its directory, and each directory holding
+ * whiteouts gets an empty trusted.overlay.origin, which makes overlayfs
+ * filter them even where only that layer has the directory.  Several
+ * layers are flattened: a whiteout deletes NAME, and an opaque marker
+ * everything in its directory, that layers below defined (never what its
+ * own layer did), and no marker is stored.  Deleted entries are holes in
+ * their directory until the last layer is read.  Other .wh..wh.* names
+ * (aufs's own, such as .wh..wh.plnk) are dropped with what is below them.
  */
 #define _GNU_SOURCE
 #include <archive.h>
@@ -40,6 +54,11 @@ struct tarctx {
 	size_t n, cap;
 	const char *src;
 	uint8_t *zero;
+	unsigned int layer, nlayers;
+	/* one layer, --aufs: directories to mark, applied after the last
+	 * entry (a directory's own entry may come after its markers) */
+	char **opaque, **origin;
+	size_t nopaque, norigin;
 };
 
 static size_t str_hash(const char *s)
@@ -160,6 +179,7 @@ static struct sharefs_node *ensure_dir(struct tarctx *t, char *path)
 	n = sharefs_node_new(S_IFDIR | 0755);
 	init_dir_attrs(t, n);
 	n->path = sharefs_xstrdup(path);
+	n->layer = t->layer;
 	if (sharefs_node_add_child(parent, name, n))
 		return NULL;
 	ptab_add(t, sharefs_xstrdup(path), parent, parent->nchild - 1);
@@ -374,9 +394,12 @@ static void forget_subtree(struct tarctx *t, const char *path,
 
 	for (size_t i = 0; i < dir->nchild; i++) {
 		struct sharefs_dentry *d = &dir->children[i];
-		char *sub = sharefs_xmalloc(plen + d->len + 2);
+		char *sub;
 		struct pent *pe;
 
+		if (!d->node)		/* a hole: deleted by a whiteout */
+			continue;
+		sub = sharefs_xmalloc(plen + d->len + 2);
 		memcpy(sub, path, plen);
 		sub[plen] = '/';
 		memcpy(sub + plen + 1, d->name, d->len + 1);
@@ -389,6 +412,180 @@ static void forget_subtree(struct tarctx *t, const char *path,
 			d->node->nlink--;
 		free(sub);
 	}
+}
+
+/* ---- OCI whiteouts (--aufs) ------------------------------------------ */
+
+#define WH_PREFIX	".wh."
+#define WH_META		".wh..wh."
+#define WH_OPAQUE	".wh..wh..opq"
+
+/* "dir" + "name" -> "dir/name" ("" is the root) */
+static char *path_join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *p = sharefs_xmalloc(dl + nl + 2);
+
+	memcpy(p, dir, dl);
+	if (dl)
+		p[dl++] = '/';
+	memcpy(p + dl, name, nl + 1);
+	return p;
+}
+
+/* Delete @path (@pe), which a layer below defined: flattening a whiteout.
+ * The dentry becomes a hole, compacted after the last layer. */
+static void remove_entry(struct tarctx *t, const char *path, struct pent *pe)
+{
+	struct sharefs_dentry *d = &pe->dir->children[pe->idx];
+	struct sharefs_node *old = d->node;
+
+	if (S_ISDIR(old->mode)) {
+		forget_subtree(t, path, old);
+		pe->dir->nlink--;
+	} else {
+		old->nlink--;
+	}
+	d->node = NULL;
+	pe->gone = true;
+}
+
+/* An opaque directory hides all that layers below put in it, at any depth;
+ * what its own layer put there (its subdirectories too) stays. */
+static void hide_lower(struct tarctx *t, const char *path,
+		       struct sharefs_node *dir)
+{
+	for (size_t i = 0; i < dir->nchild; i++) {
+		struct sharefs_dentry *d = &dir->children[i];
+		char *sub;
+
+		if (!d->node)
+			continue;
+		sub = path_join(path, d->name);
+		if (d->node->layer < t->layer)
+			remove_entry(t, sub, ptab_find(t, sub));
+		else if (S_ISDIR(d->node->mode) && d->node->parent == dir)
+			hide_lower(t, sub, d->node);
+		free(sub);
+	}
+}
+
+/* The directories above an entry exist in its layer too. */
+static void stamp_layer(struct tarctx *t, struct sharefs_node *n)
+{
+	for (; n && n->layer < t->layer; n = n->parent)
+		n->layer = t->layer;
+}
+
+static void mark_dir(char ***list, size_t *n, const char *path)
+{
+	*list = sharefs_xrealloc(*list, (*n + 1) * sizeof(**list));
+	(*list)[(*n)++] = sharefs_xstrdup(path);
+}
+
+/* is some component of @path one of aufs's own (.wh..wh.*), other than a
+ * last component .wh..wh..opq? */
+static bool aufs_meta(const char *path)
+{
+	for (const char *c = path; (c = strstr(c, WH_META)); c++)
+		if ((c == path || c[-1] == '/') &&
+		    (strchr(c, '/') || strcmp(c, WH_OPAQUE)))
+			return true;
+	return false;
+}
+
+/* Several layers: apply whiteout @name of directory @dir_path now. */
+static void flatten_whiteout(struct tarctx *t, const char *dir_path,
+			     const char *name)
+{
+	struct sharefs_node *dir = lookup(t, dir_path);
+	struct pent *pe;
+	char *target;
+
+	if (!dir || !S_ISDIR(dir->mode))
+		return;			/* nothing below to hide */
+	stamp_layer(t, dir);
+	if (!strcmp(name, WH_OPAQUE)) {
+		hide_lower(t, dir_path, dir);
+		return;
+	}
+	target = path_join(dir_path, name + strlen(WH_PREFIX));
+	pe = ptab_find(t, target);
+	/* a whiteout hides only what layers below defined */
+	if (pe && pe->dir->children[pe->idx].node->layer < t->layer)
+		remove_entry(t, target, pe);
+	free(target);
+}
+
+/*
+ * --aufs: what a whiteout entry at @path means.  Returns 1 for an ordinary
+ * entry (a whiteout of one layer is rewritten in place into its 0:0
+ * character device, @path included), 0 when the entry is consumed.
+ */
+static int aufs_entry(struct tarctx *t, struct archive_entry *e, char *path)
+{
+	char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	const char *dir_path = slash ? path : "";
+
+	if (aufs_meta(path))
+		return 0;
+	if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)))
+		return 1;
+	if (slash)
+		*slash = '\0';
+	if (t->nlayers > 1) {
+		flatten_whiteout(t, dir_path, name);
+		return 0;
+	}
+	if (!strcmp(name, WH_OPAQUE)) {
+		mark_dir(&t->opaque, &t->nopaque, dir_path);
+		return 0;
+	}
+	mark_dir(&t->origin, &t->norigin, dir_path);
+	if (slash)
+		*slash = '/';
+	memmove(name, name + strlen(WH_PREFIX), strlen(name) - strlen(WH_PREFIX) + 1);
+	archive_entry_set_hardlink(e, NULL);
+	archive_entry_set_filetype(e, AE_IFCHR);
+	archive_entry_set_perm(e, 0);
+	archive_entry_set_rdev(e, 0);
+	archive_entry_set_size(e, 0);
+	return 1;
+}
+
+/* one layer: the overlayfs xattrs of marked directories */
+static int aufs_apply_marks(struct tarctx *t)
+{
+	struct sharefs_node *n;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < t->nopaque; i++)
+		if ((n = lookup(t, t->opaque[i])) && S_ISDIR(n->mode))
+			err = sharefs_xattr_set(n, "trusted.overlay.opaque", "y", 1);
+	for (i = 0; !err && i < t->norigin; i++)
+		if ((n = lookup(t, t->origin[i])) && S_ISDIR(n->mode))
+			err = sharefs_xattr_set(n, "trusted.overlay.origin", "", 0);
+	return err;
+}
+
+/* after the last layer: the holes whiteouts left go */
+static void compact_tree(struct sharefs_node *dir)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < dir->nchild; i++) {
+		struct sharefs_dentry *d = &dir->children[i];
+
+		if (!d->node) {
+			free(d->name);
+			continue;
+		}
+		if (S_ISDIR(d->node->mode) && d->node->parent == dir)
+			compact_tree(d->node);
+		dir->children[j++] = *d;
+	}
+	dir->nchild = j;
 }
 
 static int add_entry(struct tarctx *t, struct archive *a,
@@ -410,6 +607,11 @@ static int add_entry(struct tarctx *t, struct archive *a,
 			    "path with '..' refused" : "name longer than 255 bytes");
 		return err;
 	}
+	if (t->b->opts.aufs) {
+		err = aufs_entry(t, e, path);
+		if (err <= 0)
+			return err;
+	}
 	if (!*path) {			/* the root itself */
 		set_attrs(b->root, e);
 		b->root->mode = S_IFDIR | (b->root->mode & 07777);
@@ -429,6 +631,7 @@ static int add_entry(struct tarctx *t, struct archive *a,
 		sharefs_msg("%s: %s: parent is not a directory", t->src, path);
 		return -ENOTDIR;
 	}
+	stamp_layer(t, parent);
 	pe = ptab_find(t, path);
 	if (pe)
 		old = pe->dir->children[pe->idx].node;
@@ -446,12 +649,14 @@ static int add_entry(struct tarctx *t, struct archive *a,
 		n->nlink++;
 	} else if (old && S_ISDIR(old->mode) &&
 		   archive_entry_filetype(e) == AE_IFDIR) {
+		old->layer = t->layer;
 		set_attrs(old, e);
 		return read_xattrs(t, old, e, path);
 	} else {
 		n = sharefs_node_new(archive_entry_filetype(e));
 		set_attrs(n, e);
 		n->path = sharefs_xstrdup(path);
+		n->layer = t->layer;
 		err = read_xattrs(t, n, e, path);
 		if (err)
 			return err;
@@ -514,18 +719,15 @@ static void sort_tree(struct sharefs_node *dir)
 			sort_tree(dir->children[i].node);
 }
 
-int sharefs_read_tar(struct sharefs_build *b, const char *src)
+/* Read one layer's archive into the tree. */
+static int read_layer(struct tarctx *t, const char *src, size_t *count)
 {
-	struct tarctx t = { .b = b, .src = src };
+	struct sharefs_build *b = t->b;
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	size_t count = 0;
 	int r, err = 0;
 
-	t.zero = sharefs_xcalloc(1, 1u << 16);
-	b->root = sharefs_node_new(S_IFDIR | 0755);
-	init_dir_attrs(&t, b->root);
-	b->root->path = sharefs_xstrdup("/");
+	t->src = src;
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
@@ -540,11 +742,11 @@ int sharefs_read_tar(struct sharefs_build *b, const char *src)
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
 	       r == ARCHIVE_WARN) {
-		err = add_entry(&t, a, e);
+		err = add_entry(t, a, e);
 		if (err)
 			goto out;
-		if (++count % 256 == 0 && b->opts.progress && sharefs_progress_due())
-			fprintf(stderr, "\rtar: %zu entries, %llu MiB ", count,
+		if (++*count % 256 == 0 && b->opts.progress && sharefs_progress_due())
+			fprintf(stderr, "\rtar: %zu entries, %llu MiB ", *count,
 				(unsigned long long)((b->data_next - b->data_start) *
 						     b->blksz >> 20));
 	}
@@ -552,16 +754,45 @@ int sharefs_read_tar(struct sharefs_build *b, const char *src)
 		sharefs_msg("%s: corrupt archive: %s", src,
 			    archive_error_string(a) ? archive_error_string(a) : "?");
 		err = -EIO;
-		goto out;
 	}
-	if (b->opts.progress)
-		fprintf(stderr, "\rtar: %zu entries\n", count);
-	sort_tree(b->root);
 out:
 	archive_read_free(a);
+	return err;
+}
+
+static void free_marks(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int sharefs_read_tar(struct sharefs_build *b, const char *const *layers,
+		     int nlayers)
+{
+	struct tarctx t = { .b = b, .nlayers = (unsigned int)nlayers };
+	size_t count = 0;
+	int err = 0;
+
+	t.zero = sharefs_xcalloc(1, 1u << 16);
+	b->root = sharefs_node_new(S_IFDIR | 0755);
+	init_dir_attrs(&t, b->root);
+	b->root->path = sharefs_xstrdup("/");
+	for (t.layer = 0; !err && t.layer < t.nlayers; t.layer++)
+		err = read_layer(&t, layers[t.layer], &count);
+	if (!err && b->opts.progress)
+		fprintf(stderr, "\rtar: %zu entries\n", count);
+	if (!err)
+		err = aufs_apply_marks(&t);
+	if (!err) {
+		compact_tree(b->root);
+		sort_tree(b->root);
+	}
 	for (size_t i = 0; i < t.cap; i++)
 		free(t.tab[i].path);
 	free(t.tab);
 	free(t.zero);
+	free_marks(t.opaque, t.nopaque);
+	free_marks(t.origin, t.norigin);
 	return err;
 }

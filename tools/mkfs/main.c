@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
 "Usage: mkfs.sharefs [OPTIONS] IMAGE SOURCE\n"
-"       mkfs.sharefs [OPTIONS] --tar IMAGE TARFILE|-\n"
+"       mkfs.sharefs [OPTIONS] --tar IMAGE TARFILE|-...\n"
 "       mkfs.sharefs [OPTIONS] --tar=TARFILE|- IMAGE\n"
 "\n"
 "Write an EROFS image of SOURCE (a directory, or with --tar a tar archive,\n"
@@ -31,7 +31,15 @@ static const char usage_text[] =
 "  -b, --block-size=N     block size: 512, 1024, 2048 or 4096 (default 4096;\n"
 "                         Linux before 6.4 mounts only the page size)\n"
 "      --tar[=FILE]       SOURCE is a tar archive (pax, GNU, sparse, hard\n"
-"                         links, SCHILY.xattr.*, POSIX ACLs)\n"
+"                         links, SCHILY.xattr.*, POSIX ACLs); several tar\n"
+"                         archives are layers, base first, applied in order\n"
+"      --aufs             OCI whiteouts in the tar layers: with one layer,\n"
+"                         .wh.NAME becomes an overlayfs whiteout (a 0:0\n"
+"                         character device NAME) and .wh..wh..opq the xattr\n"
+"                         trusted.overlay.opaque=y, as mkfs.erofs --aufs;\n"
+"                         with several, each layer's whiteouts delete from\n"
+"                         the layers below and the image is the flattened\n"
+"                         tree; other .wh..wh.* entries are dropped\n"
 "      --no-fingerprint   do not write trusted.fingerprint (one that comes\n"
 "                         with the source is never copied: it is unchecked)\n"
 "      --ishare-xattr     store the fingerprint under a long xattr prefix and\n"
@@ -83,6 +91,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "block-size",		required_argument, NULL, 'b' },
 		{ "tar",		optional_argument, NULL, 't' },
+		{ "aufs",		no_argument,	   NULL, 'A' },
 		{ "no-fingerprint",	no_argument,	   NULL, 'F' },
 		{ "ishare-xattr",	no_argument,	   NULL, 'I' },
 		{ "mtime-offsets",	no_argument,	   NULL, 'M' },
@@ -97,7 +106,9 @@ int main(int argc, char **argv)
 	struct sharefs_opts o = {
 		.blkszbits = 12, .fingerprint = true,
 	};
-	const char *tarfile = NULL, *image, *source, *sde;
+	const char *tarfile = NULL, *image, *sde;
+	const char *const *sources;
+	int nsources;
 	bool tar = false, quiet = false;
 	long long v;
 	long cpus;
@@ -117,6 +128,9 @@ int main(int argc, char **argv)
 		case 't':
 			tar = true;
 			tarfile = optarg;
+			break;
+		case 'A':
+			o.aufs = true;
 			break;
 		case 'F':
 			o.fingerprint = false;
@@ -161,17 +175,24 @@ int main(int argc, char **argv)
 	}
 	if (o.ishare && !o.fingerprint)
 		bad_usage("%s needs fingerprints", "--ishare-xattr");
+	if (o.aufs && !tar)
+		bad_usage("%s needs --tar", "--aufs");
 	if (tarfile) {
 		if (argc - optind != 1)
 			bad_usage("%s", "expected IMAGE after --tar=FILE");
 		image = argv[optind];
-		source = tarfile;
+		sources = &tarfile;
+		nsources = 1;
 	} else {
-		if (argc - optind != 2)
+		if (argc - optind < 2 || (!tar && argc - optind != 2))
 			bad_usage("%s", "expected IMAGE and SOURCE");
 		image = argv[optind];
-		source = argv[optind + 1];
+		sources = (const char *const *)&argv[optind + 1];
+		nsources = argc - optind - 1;
 	}
+	for (int i = 0; i < nsources; i++)
+		if (nsources > 1 && !strcmp(sources[i], "-"))
+			bad_usage("%s", "standard input can only be the one tar layer");
 	sde = getenv("SOURCE_DATE_EPOCH");
 	if (!o.have_timestamp && sde && *sde) {
 		if (parse_ll(sde, &v))
@@ -180,5 +201,5 @@ int main(int argc, char **argv)
 		o.timestamp = v;
 	}
 	o.progress = !quiet && isatty(STDERR_FILENO);
-	return sharefs_mkfs(&o, image, source, tar) ? 1 : 0;
+	return sharefs_mkfs(&o, image, sources, nsources, tar) ? 1 : 0;
 }
