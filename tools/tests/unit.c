@@ -841,6 +841,53 @@ static void t_ishare(const char *src)
 	result(ok, "ishare_pointer", NULL);
 }
 
+/*
+ * --aufs beyond what the VM's oracles (mkfs.erofs --aufs, overlayfs over
+ * it) see: aufs's own .wh..wh.* names are dropped with what is below them,
+ * a whiteout hides only what a layer below defined, a name re-created
+ * after its whiteout is back, and the options are checked.
+ */
+static void t_aufs(void)
+{
+	char img[400];
+	struct img im;
+	struct ino i;
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/aufs.img", work);
+	ok = mktar("au1", "reg('keep', b'k'); reg('gone', b'g'); reg('back', b'b1')\n"
+		   "node('.wh..wh.plnk', tarfile.DIRTYPE); reg('.wh..wh.plnk/1.2', b'p')\n"
+		   "reg('.wh..wh.aufs', b'')") == 0 &&
+	     mktar("au2", "reg('.wh.gone', b''); reg('.wh.back', b''); reg('mine', b'm')\n"
+		   "reg('.wh.mine', b'')") == 0 &&
+	     mktar("au3", "reg('back', b'b3')") == 0 &&
+	     sh("cd %s && %s -q --tar --aufs aufs.img au1.tar au2.tar au3.tar", work, mkfs) == 0 &&
+	     !img_open(&im, img);
+	if (ok) {
+		ok = walk(&im, "keep") > 0 && walk(&im, "gone") < 0 &&
+		     walk(&im, "mine") > 0 && walk(&im, "back") > 0 &&
+		     walk(&im, ".wh..wh.plnk") < 0 && walk(&im, ".wh..wh.aufs") < 0 &&
+		     walk(&im, ".wh.gone") < 0 && walk(&im, ".wh.plnk") < 0;
+		if (ok) {
+			get_ino(&im, (uint64_t)walk(&im, "back"), &i);
+			ok = i.size == 2;
+		}
+		free(im.d);
+	}
+	/* one layer: aufs names gone too, the whiteout a 0:0 char device */
+	ok = ok && sh("cd %s && %s -q --tar --aufs aufs1.img au1.tar", work, mkfs) == 0;
+	snprintf(img, sizeof(img), "%.300s/aufs1.img", work);
+	if (ok && !img_open(&im, img)) {
+		ok = walk(&im, ".wh..wh.plnk") < 0 && walk(&im, ".wh.plnk") < 0 &&
+		     walk(&im, "gone") > 0;
+		free(im.d);
+	}
+	ok = ok && sh("cd %s && %s -q --aufs x.img au1.tar 2>/dev/null", work, mkfs) == 2 &&
+	     sh("cd %s && %s -q --tar --aufs x.img au1.tar - < au2.tar 2>/dev/null",
+		work, mkfs) == 2;
+	result(ok, "aufs_layers_flattened", NULL);
+}
+
 /* sharefs-stat prints a fake counter tree in human units */
 static void t_stat(const char *stat)
 {
@@ -921,6 +968,7 @@ int main(int argc, char **argv)
 	t_tar(src);
 	t_ishare(src);
 	t_tar_replace();
+	t_aufs();
 	t_source_fingerprint();
 	t_xattr_limit();
 	t_rdev_limit();
