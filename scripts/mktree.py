@@ -165,6 +165,27 @@ def shareb(d, rng):
     write(f'{d}/usr/lib/extra.so', rng.randbytes(1 << 20))
 
 
+def sparse(path, rng, runs):
+    """runs of 16 blocks of random data, a one-block hole after each, so
+    that mkfs.erofs --chunksize=4096 keeps 4 KiB chunks (it widens the
+    chunks of contiguous data)"""
+    with open(path, 'wb') as f:
+        for i in range(runs):
+            f.seek(i * 17 * 4096)
+            f.write(rng.randbytes(16 * 4096))
+        f.truncate(runs * 17 * 4096)
+    os.utime(path, ns=(1700000000 * 10**9,) * 2)
+
+
+def sharechunk(d, rng):
+    """for share_test's one-source-per-read test: a sparse chunk-based
+    file and a padding file of the same shape, whose data runs
+    build-images.sh interleaves (imgtool.py interleave)"""
+    os.makedirs(f'{d}/lib')
+    sparse(f'{d}/lib/sparse.so', random.Random('sparse'), 60)
+    sparse(f'{d}/lib/pad.so', rng, 60)
+
+
 def big_fingerprint():
     import hashlib
     return b'sha256:' + hashlib.sha256(share_content()['big.so']).digest()
@@ -184,7 +205,7 @@ def sharespoof(d, rng):
 
 PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
-            'sharespoof': sharespoof}
+            'sharespoof': sharespoof, 'sharechunk': sharechunk}
 
 
 def main():

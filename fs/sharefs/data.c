@@ -143,8 +143,9 @@ void sharefs_warn_compressed(struct super_block *sb)
 
 /*
  * The inode whose layout and device back the page cache of @host: @host
- * itself, or for a shared inode a live member (share.c; the caller is in
- * its SRCU read section).  NULL when a shared inode has no member left.
+ * itself, or for a shared inode the member that the read call under way
+ * picked at its start (share.c: the same one for every extent of the
+ * call).  NULL when a shared inode had no member left.
  */
 struct inode *sharefs_data_source(struct inode *host)
 {

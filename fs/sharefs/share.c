@@ -34,6 +34,18 @@
  *   umount also drains the reads already issued to its device before the
  *   device is closed.
  *
+ *   ONE SOURCE PER CALL.  Each read_folio or readahead call picks its member
+ *   once, at its start, and reads every extent of the call through it, even
+ *   if the member leaves meanwhile (the rule above keeps it and its
+ *   superblock alive until the call's read section ends).  iomap appends an
+ *   extent to the bio under way whenever its first sector follows the bio's
+ *   last one, and never compares block devices: a member on another device
+ *   taking over mid-call could extend a bio of the first device with its
+ *   own sector numbers, and read another file's blocks into the shared
+ *   cache.  iomap_begin has no per-call argument to carry the pick, so the
+ *   call registers it on the shared inode (sharefs_read_pin, keyed by the
+ *   task, under shared->lock).
+ *
  * Read sections allocate memory (bios, folios, metadata pages) and may
  * enter reclaim, which may evict members: that is safe because eviction
  * never waits for a grace period.  Only kill_sb does, and reclaim never
@@ -99,6 +111,7 @@ static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
 		return NULL;
 	spin_lock_init(&sh->lock);
 	INIT_LIST_HEAD(&sh->members);
+	INIT_LIST_HEAD(&sh->readers);
 	INIT_LIST_HEAD(&sh->all);
 	sh->nr_members = 0;
 	return &sh->vfs_inode;
@@ -187,32 +200,83 @@ static struct file_system_type sharefs_pseudo_fs_type = {
 
 /* ---- the shared inodes' read path -------------------------------------- */
 
-/* Pick a live member to read through; see the pinning rule above. */
+/* The data source of one read call; see "one source per call" above. */
+struct sharefs_read_pin {
+	struct list_head link;		/* on sharefs_shared.readers */
+	struct task_struct *task;	/* the task making the call */
+	struct inode *source;		/* its member, or NULL: none left */
+};
+
+/*
+ * Start a read call on @sh: enter the read section, pick a live member
+ * (the first one on the list, found inside the section) and register it
+ * for the task.  Returns the SRCU index for sharefs_read_unpin().
+ */
+static int sharefs_read_pin(struct sharefs_shared *sh,
+			    struct sharefs_read_pin *pin)
+{
+	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_inode *si;
+
+	pin->task = current;
+	spin_lock(&sh->lock);
+	si = list_first_entry_or_null(&sh->members, struct sharefs_inode,
+				      share_link);
+	pin->source = si ? &si->vfs_inode : NULL;
+	list_add(&pin->link, &sh->readers);
+	spin_unlock(&sh->lock);
+	return idx;
+}
+
+static void sharefs_read_unpin(struct sharefs_shared *sh,
+			       struct sharefs_read_pin *pin, int idx)
+{
+	spin_lock(&sh->lock);
+	list_del(&pin->link);
+	spin_unlock(&sh->lock);
+	srcu_read_unlock(&sharefs_share_srcu, idx);
+}
+
+/*
+ * The member that the current read call on @shared picked (iomap_begin,
+ * inside the call), or NULL when no member was left at its start.
+ */
 struct inode *sharefs_share_source(struct inode *shared)
 {
 	struct sharefs_shared *sh = SHAREFS_SHARED(shared);
-	struct sharefs_inode *si;
+	struct sharefs_read_pin *pin;
+	struct inode *source = NULL;
 
-	si = list_first_or_null_rcu(&sh->members, struct sharefs_inode,
-				    share_link);
-	return si ? &si->vfs_inode : NULL;
+	spin_lock(&sh->lock);
+	list_for_each_entry(pin, &sh->readers, link) {
+		if (pin->task == current) {
+			source = pin->source;
+			break;
+		}
+	}
+	spin_unlock(&sh->lock);
+	return source;
 }
 
 static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 {
-	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_shared *sh = SHAREFS_SHARED(folio->mapping->host);
+	struct sharefs_read_pin pin;
+	int idx = sharefs_read_pin(sh, &pin);
 	int ret = sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
 
-	srcu_read_unlock(&sharefs_share_srcu, idx);
+	sharefs_read_unpin(sh, &pin, idx);
 	return ret;
 }
 
 static void sharefs_shared_readahead(struct readahead_control *rac)
 {
-	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_shared *sh = SHAREFS_SHARED(rac->mapping->host);
+	struct sharefs_read_pin pin;
+	int idx = sharefs_read_pin(sh, &pin);
 
 	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
-	srcu_read_unlock(&sharefs_share_srcu, idx);
+	sharefs_read_unpin(sh, &pin, idx);
 }
 
 static const struct address_space_operations sharefs_shared_aops = {

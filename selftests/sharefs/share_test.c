@@ -12,6 +12,9 @@
  *               ishare pointer)
  *   share-lie   lib/big.so's fingerprint on a file of another size
  *   share-spoof lib/big.so's fingerprint and size on other content
+ *   share-cx    lib/sparse.so, chunk-based, its 4 KiB data chunks
+ *   share-cy    interleaved with lib/pad.so's: the same content at other
+ *               block addresses in cx and cy
  *
  * Sharing is shown by equal page-frame numbers (/proc/self/pagemap), by
  * mincore() residency through one path after reading another, and by
@@ -750,6 +753,158 @@ TEST(evict_source_mid_read)
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(b));
 	free(ref);
+}
+
+/* ---- one data source per read call ------------------------------------ */
+
+struct onesrc_reader {
+	const char *path;
+	const char *ref;
+	long size;
+	int stop;
+	long rounds, errors, mismatches;
+};
+
+/*
+ * Read all of the file again and again, every page from the device, in
+ * sequence: readahead then brings large folios, whose bios have room for
+ * more extents.
+ */
+static void *onesrc_reader_fn(void *arg)
+{
+	struct onesrc_reader *r = arg;
+	static __thread char buf[1 << 18];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		int fd = open(r->path, O_RDONLY);
+		long off = 0;
+		ssize_t n;
+
+		if (fd < 0) {
+			r->errors++;
+			continue;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+			/* every byte: one wrong 4 KiB block is the bug */
+			if (off + n > r->size || memcmp(buf, r->ref + off, n))
+				r->mismatches++;
+			off += n;
+		}
+		if (n < 0 || off != r->size)
+			r->errors++;
+		close(fd);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+struct onesrc_dropper {
+	char dev[300];
+	int stop;
+};
+
+/*
+ * Drop the source's metadata from its device's page cache again and
+ * again: mapping an extent then waits for a read, so readahead calls last
+ * long enough for the source to leave in the middle of one.
+ */
+static void *onesrc_dropper_fn(void *arg)
+{
+	struct onesrc_dropper *d = arg;
+	int fd = open(d->dev, O_RDONLY);
+
+	if (fd < 0)
+		return NULL;
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		usleep(500);
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Read @py of image @iy again and again while @px of image @ix, the same
+ * content joined first and so the data source, leaves: evicted in even
+ * rounds, unmounted in odd ones.  Every byte read must be right.
+ */
+static void onesrc_rounds(struct __test_metadata *_metadata, const char *ix,
+			  const char *px, const char *iy, const char *py)
+{
+	char x[256], y[256], ref_dir[256], pathx[512], pathy[512];
+	struct onesrc_reader r = { 0 };
+	struct onesrc_dropper d;
+	int rounds = 16, mounted_x = 0;
+	unsigned int seed = 7;
+	long total_rounds = 0;
+	pthread_t t, td;
+	size_t len;
+	char *ref;
+
+	SFS_REQUIRE_SHAREFS(_metadata);
+	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
+	ref = slurp(path_in(ref_dir, py), &len);
+	EXPECT_EQ(0, sfs_umount(ref_dir));
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "domain=onesrc", y, sizeof(y)));
+	snprintf(pathy, sizeof(pathy), "%s/%s", y, py);
+	for (int i = 0; i < rounds; i++) {
+		if (!mounted_x) {
+			ASSERT_EQ(0, sfs_mount_image(ix, "sharefs", "domain=onesrc",
+						     x, sizeof(x)));
+			mounted_x = 1;
+			snprintf(pathx, sizeof(pathx), "%s/%s", x, px);
+		}
+		ASSERT_NE(NULL, mount_source(x));
+		snprintf(d.dev, sizeof(d.dev), "/dev/%s", mount_source(x));
+		d.stop = 0;
+		/* no member left: X joins first and is the source */
+		sfs_drop_caches("3");
+		ASSERT_EQ((long)len, read_all(pathx));
+		r = (struct onesrc_reader){ pathy, ref, (long)len, 0, 0, 0, 0 };
+		ASSERT_EQ(0, pthread_create(&t, NULL, onesrc_reader_fn, &r));
+		ASSERT_EQ(0, pthread_create(&td, NULL, onesrc_dropper_fn, &d));
+		usleep(50 * 1000 + rand_r(&seed) % (200 * 1000));
+		if (i & 1) {
+			EXPECT_EQ(0, sfs_umount(x));
+			mounted_x = 0;
+		} else {
+			sfs_drop_caches("2");	/* evicts X's member */
+		}
+		usleep(200 * 1000);
+		__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		pthread_join(td, NULL);
+		total_rounds += r.rounds;
+		EXPECT_EQ(0, r.errors);
+		EXPECT_EQ(0, r.mismatches) {
+			TH_LOG("round %d (%s of the source): %ld of %ld reads of %s had wrong bytes",
+			       i, i & 1 ? "umount" : "eviction", r.mismatches,
+			       r.rounds, py);
+		}
+	}
+	TH_LOG("%ld whole reads of %s over %d rounds", total_rounds, py, rounds);
+	EXPECT_GT(total_rounds, rounds);
+	if (mounted_x)
+		EXPECT_EQ(0, sfs_umount(x));
+	EXPECT_EQ(0, sfs_umount(y));
+	free(ref);
+}
+
+/* chunk-based: one extent per data chunk, holes between */
+TEST(one_source_per_read_chunked)
+{
+	onesrc_rounds(_metadata, "share-cx", "lib/sparse.so",
+		      "share-cy", "lib/sparse.so");
+}
+
+/* flat with an inline tail: the tail comes from the member's metadata */
+TEST(one_source_per_read_inline)
+{
+	onesrc_rounds(_metadata, "share-a", "lib/mid.so",
+		      "share-b", "usr/lib/mid.so");
 }
 
 #define CHURN_MOUNTS	4
