@@ -106,7 +106,9 @@ class Image:
         off = {'format': (0, '<H'), 'xattr_icount': (2, '<H'),
                'mode': (4, '<H'), 'u': (16, '<I'),
                'size': (8, '<Q' if ext else '<I'),
-               'nlink': (44, '<I') if ext else (6, '<H')}[name]
+               'nlink': (44, '<I') if ext else (6, '<H'),
+               # the xattr ibody header's h_shared_count
+               'xattr_shared': (ino['isize'] + 4, '<B')}[name]
         return ino['pos'] + off[0], off[1]
 
     def dir_blocks(self, ino):

@@ -46,6 +46,7 @@ enum {
 	SHAREFS_SBF_WARNED_COMPR,	/* "compressed inodes" logged once */
 	SHAREFS_SBF_WARNED_FPSIZE,	/* fingerprint size mismatch logged */
 	SHAREFS_SBF_WARNED_FPBAD,	/* malformed fingerprint logged */
+	SHAREFS_SBF_WARNED_FPREAD,	/* unreadable fingerprint logged */
 };
 
 struct sharefs_sb_info {

@@ -410,7 +410,13 @@ static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
 	return hex2bin(digest, (const char *)val, SHAREFS_FP_DIGEST_LEN);
 }
 
-/* 0 and the digest, -ENODATA for a file without one, or an error. */
+/*
+ * 0 and the digest, or -ENODATA: no fingerprint that can be used.  A
+ * fingerprint that cannot be read (a corrupt xattr area, an I/O error)
+ * means no sharing, not a failed open: stock erofs and noshare open such a
+ * file, and a private page cache is always safe.  Each kind of trouble is
+ * logged once per mount.
+ */
 static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
@@ -419,6 +425,8 @@ static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 
 	len = sharefs_getxattr(inode, sbi->fp_index, sbi->fp_name, val,
 			       sizeof(val));
+	if (len == -ENODATA)
+		return len;
 	if (len == -ERANGE)	/* longer than any fingerprint we read */
 		len = -EINVAL;
 	if (len >= 0)
@@ -430,7 +438,14 @@ static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 				     SHAREFS_I(inode)->nid);
 		return -ENODATA;
 	}
-	return len < 0 ? len : 0;
+	if (len < 0) {
+		if (!test_and_set_bit(SHAREFS_SBF_WARNED_FPREAD, &sbi->flags))
+			sharefs_warn(inode->i_sb,
+				     "nid %llu: cannot read the content fingerprint (error %d); not sharing it",
+				     SHAREFS_I(inode)->nid, len);
+		return -ENODATA;
+	}
+	return 0;
 }
 
 /*
@@ -490,14 +505,12 @@ static int sharefs_share_attach(struct inode *inode)
 	struct sharefs_shared *sh;
 	u8 digest[SHAREFS_FP_DIGEST_LEN];
 	struct inode *shared;
-	int err;
 
 	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
 	    sharefs_layout_is_compressed(si->datalayout))
 		return 0;
-	err = sharefs_read_fingerprint(inode, digest);
-	if (err)
-		return err == -ENODATA ? 0 : err;
+	if (sharefs_read_fingerprint(inode, digest))
+		return 0;	/* no usable fingerprint: a private page cache */
 	shared = sharefs_shared_get(inode, digest);
 	if (IS_ERR_OR_NULL(shared))
 		return PTR_ERR_OR_ZERO(shared);
@@ -591,7 +604,9 @@ bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free)
  *
  * do_dentry_open() set file->f_mapping from i_mapping before calling us,
  * so set it again.  The decision is taken once, under the inode lock; a
- * failure (a corrupt xattr area) leaves it open for the next opener.
+ * failure (no memory for the shared inode) leaves it open for the next
+ * opener.  A fingerprint that cannot be read is no failure: the file then
+ * reads through its own page cache.
  */
 int sharefs_share_join(struct inode *inode, struct file *file)
 {

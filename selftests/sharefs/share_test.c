@@ -192,24 +192,6 @@ static long sysfs_num(const char *path)
 	return n > 0 ? atol(buf) : -1;
 }
 
-/* the device of the mount on @dir, without "/dev/" (the sysfs name) */
-static const char *mount_source(const char *dir)
-{
-	static char dev[256];
-	char mnt[256], line[1024];
-	const char *found = NULL;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return NULL;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %255s", dev, mnt) == 2 &&
-		    !strcmp(mnt, dir))
-			found = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
-	fclose(f);
-	return found;
-}
-
 /* Two mounts, optionally with options each; unmounted by the fixture. */
 FIXTURE(two) {
 	char a[256], b[256];
@@ -448,24 +430,12 @@ TEST_F(two, counters)
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/saved_bytes"), BIG_SIZE);
 	/* per mount: each one's even share of the saving */
-	dev = mount_source(self->a);
+	dev = sfs_mount_source(self->a);
 	ASSERT_NE(NULL, dev);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/saved_bytes", dev);
 	EXPECT_GE(sysfs_num(p), BIG_SIZE / 2);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/members", dev);
 	EXPECT_GE(sysfs_num(p), 1);
-}
-
-/* this mount's own counter, NAME under /sys/fs/sharefs/<dev>/ */
-static long mount_num(const char *dir, const char *name)
-{
-	char p[512];
-	const char *dev = mount_source(dir);
-
-	if (!dev)
-		return -1;
-	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/%s", dev, name);
-	return sysfs_num(p);
 }
 
 /*
@@ -482,13 +452,13 @@ TEST_F(two, stat_does_not_join)
 	ASSERT_EQ(BIG_SIZE, st.st_size);
 	ASSERT_LT(0, lgetxattr(path_in(self->a, BIG_A), "trusted.fingerprint",
 			       buf, sizeof(buf)));
-	EXPECT_EQ(0, mount_num(self->a, "members"));
-	EXPECT_EQ(0, mount_num(self->b, "members"));
+	EXPECT_EQ(0, sfs_mount_counter(self->a, "members"));
+	EXPECT_EQ(0, sfs_mount_counter(self->b, "members"));
 	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
-	EXPECT_EQ(1, mount_num(self->a, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->a, "members"));
 	/* B's copy joins when it is opened, and finds A's pages */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
-	EXPECT_EQ(1, mount_num(self->b, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->b, "members"));
 }
 
 /*
@@ -572,8 +542,8 @@ TEST_F(two, racing_first_opens)
 	}
 	pthread_barrier_destroy(&go);
 	free(ref);
-	EXPECT_EQ(1, mount_num(self->a, "members"));
-	EXPECT_EQ(1, mount_num(self->b, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->a, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->b, "members"));
 	EXPECT_EQ(BIG_SIZE / 4096,
 		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
 }
@@ -637,11 +607,11 @@ TEST(shared_pages_survive_inode_reclaim)
 	ASSERT_EQ(BIG_SIZE, read_all(pa));
 	ASSERT_EQ(BIG_SIZE, read_all(pe));
 	sfs_drop_caches("2");			/* dentries and inodes only */
-	EXPECT_EQ(0, mount_num(a, "members"));		/* evicted */
+	EXPECT_EQ(0, sfs_mount_counter(a, "members"));		/* evicted */
 	/* the oracle first: erofs kept its pages */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pe));
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pa));
-	EXPECT_EQ(1, mount_num(a, "members"));		/* joined again */
+	EXPECT_EQ(1, sfs_mount_counter(a, "members"));		/* joined again */
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(e));
 	sfs_drop_caches("3");
@@ -740,7 +710,7 @@ TEST(evict_source_mid_read)
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
 	for (i = 0; i < 20; i++) {
 		sfs_drop_caches("3");			/* evicts whatever is unused */
-		evicted += mount_num(a, "members") == 0;
+		evicted += sfs_mount_counter(a, "members") == 0;
 		EXPECT_EQ(BIG_SIZE, read_all(pa));	/* A joins again */
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
@@ -856,8 +826,8 @@ static void onesrc_rounds(struct __test_metadata *_metadata, const char *ix,
 			mounted_x = 1;
 			snprintf(pathx, sizeof(pathx), "%s/%s", x, px);
 		}
-		ASSERT_NE(NULL, mount_source(x));
-		snprintf(d.dev, sizeof(d.dev), "/dev/%s", mount_source(x));
+		ASSERT_NE(NULL, sfs_mount_source(x));
+		snprintf(d.dev, sizeof(d.dev), "/dev/%s", sfs_mount_source(x));
 		d.stop = 0;
 		/* no member left: X joins first and is the source */
 		sfs_drop_caches("3");
