@@ -32,6 +32,12 @@
 #include <linux/hex.h>
 #endif
 
+/* generic_setlease(): <linux/filelock.h> from 6.3, <linux/fs.h> before */
+#if __has_include(<linux/filelock.h>)
+#include <linux/filelock.h>
+#endif
+#include <linux/huge_mm.h>	/* thp_get_unmapped_area() */
+
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
 #endif

@@ -438,10 +438,18 @@ static loff_t sharefs_file_llseek(struct file *file, loff_t offset, int whence)
 	return vfs_setpos(file, offset, inode->i_sb->s_maxbytes);
 }
 
+/*
+ * setlease: from 7.x a file_operations without it refuses every lease
+ * (EINVAL), where older kernels fell back to generic_setlease().
+ * get_unmapped_area: PMD-aligned mappings of large files, so that large
+ * folios of the page cache can be mapped whole.
+ */
 const struct file_operations sharefs_file_fops = {
 	.open		= sharefs_file_open,
 	.llseek		= sharefs_file_llseek,
 	.read_iter	= sharefs_file_read_iter,
 	.mmap		= generic_file_readonly_mmap,
+	.get_unmapped_area = thp_get_unmapped_area,
 	.splice_read	= sharefs_splice_read,
+	.setlease	= generic_setlease,
 };

@@ -659,4 +659,57 @@ TEST_F(io, proc_maps_path)
 	}
 }
 
+/* a read lease on a read-only open, on every image (members among them) */
+TEST_F(io, read_lease)
+{
+	char path[512];
+
+	for (unsigned int i = 0; i < NIMG; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/large", self->dir[i]);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(0, fcntl(fd, F_SETLEASE, F_RDLCK)) {
+			TH_LOG("%s: F_SETLEASE F_RDLCK: %s", images[i],
+			       strerror(errno));
+		}
+		EXPECT_EQ(F_RDLCK, fcntl(fd, F_GETLEASE));
+		EXPECT_EQ(0, fcntl(fd, F_SETLEASE, F_UNLCK));
+		EXPECT_EQ(F_UNLCK, fcntl(fd, F_GETLEASE));
+		close(fd);
+	}
+}
+
+/*
+ * A mapping of a file of 2 MiB or more starts on a 2 MiB boundary
+ * (thp_get_unmapped_area), so large page-cache folios can be mapped whole.
+ */
+TEST_F(io, mmap_pmd_aligned)
+{
+	const unsigned long pmd = 2UL << 20;
+	char path[512];
+
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		SKIP(return, "kernel without transparent huge pages");
+	for (unsigned int i = 0; i < NIMG; i++) {
+		struct stat st;
+		void *m;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/large", self->dir[i]);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fstat(fd, &st));
+		ASSERT_LE(pmd, (unsigned long)st.st_size);
+		m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, m);
+		EXPECT_EQ(0UL, (unsigned long)m & (pmd - 1)) {
+			TH_LOG("%s: mapped at %p", images[i], m);
+		}
+		munmap(m, st.st_size);
+		close(fd);
+	}
+}
+
 TEST_HARNESS_MAIN
