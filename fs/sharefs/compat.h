@@ -168,4 +168,17 @@ static inline void sharefs_bdev_drain(struct block_device *bdev)
 #endif
 }
 
+/*
+ * 6.8 gave the superblock s_uuid_len, set by super_set_uuid(), and the
+ * generic FS_IOC_GETFSUUID that answers from it; before, s_uuid alone.
+ */
+static inline void sharefs_set_uuid(struct super_block *sb, const u8 *uuid)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	super_set_uuid(sb, uuid, sizeof(sb->s_uuid));
+#else
+	memcpy(&sb->s_uuid, uuid, sizeof(sb->s_uuid));
+#endif
+}
+
 #endif /* _SHAREFS_COMPAT_H */

@@ -303,6 +303,8 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = sharefs_read_super(sb);
 	if (err)
 		return err;
+	/* the image's volume uuid, as stock erofs gives it (overlayfs uses it) */
+	sharefs_set_uuid(sb, sbi->uuid);
 	if (!sb_set_blocksize(sb, 1U << sbi->blkszbits)) {
 		errorfc(fc, "block size %u not supported by the device",
 			1U << sbi->blkszbits);
