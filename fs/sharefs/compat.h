@@ -181,4 +181,14 @@ static inline void sharefs_set_uuid(struct super_block *sb, const u8 *uuid)
 #endif
 }
 
+/*
+ * 6.17 made the generic read-only mmap an ->mmap_prepare hook (which 6.16
+ * introduced to replace ->mmap); a file_operations initializer.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define SHAREFS_FOP_MMAP	.mmap_prepare = generic_file_readonly_mmap_prepare
+#else
+#define SHAREFS_FOP_MMAP	.mmap = generic_file_readonly_mmap
+#endif
+
 #endif /* _SHAREFS_COMPAT_H */

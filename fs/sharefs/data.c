@@ -448,7 +448,7 @@ const struct file_operations sharefs_file_fops = {
 	.open		= sharefs_file_open,
 	.llseek		= sharefs_file_llseek,
 	.read_iter	= sharefs_file_read_iter,
-	.mmap		= generic_file_readonly_mmap,
+	SHAREFS_FOP_MMAP,
 	.get_unmapped_area = thp_get_unmapped_area,
 	.splice_read	= sharefs_splice_read,
 	.setlease	= generic_setlease,
