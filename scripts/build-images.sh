@@ -206,14 +206,14 @@ sharefs share-a1k share -b 1024
 erofs19 share-e19 share --xattr-inode-digest=trusted.fingerprint
 sharefs share-lie sharelie --no-fingerprint
 sharefs share-spoof sharespoof --no-fingerprint
-# one data source per read call: lib/sparse.so (4 KiB chunks, runs of 16
-# data blocks with a hole after each) at other block addresses in cx and
-# cy, its runs interleaved with lib/pad.so's, so that cy's run j starts on
-# its device exactly where cx's run j-1 ends on its own
-erofs19 share-cx sharechunk --chunksize=4096 --xattr-inode-digest=trusted.fingerprint
+# one data source per read call: lib/chunky.so (4 KiB chunks) at other
+# block addresses in cx and cy, its chunks interleaved in runs of 16 with
+# lib/pad.so's, so that cy's run j starts on its device exactly where cx's
+# run j-1 ends on its own
+erofs15 share-cx sharechunk --chunksize=4096
 derive share-cy share-cx
-img share-cx interleave lib/sparse.so lib/pad.so 16 1
-img share-cy interleave lib/sparse.so lib/pad.so 16 0
+img share-cx interleave lib/chunky.so lib/pad.so 16 1
+img share-cy interleave lib/chunky.so lib/pad.so 16 0
 # fingerprints that cannot be read (corrupt_test.c): share-a with the
 # xattr areas of two files damaged (a shared xattr count past the area);
 # their data is intact

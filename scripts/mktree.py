@@ -165,25 +165,20 @@ def shareb(d, rng):
     write(f'{d}/usr/lib/extra.so', rng.randbytes(1 << 20))
 
 
-def sparse(path, rng, runs):
-    """runs of 16 blocks of random data, a one-block hole after each, so
-    that mkfs.erofs --chunksize=4096 keeps 4 KiB chunks (it widens the
-    chunks of contiguous data)"""
-    with open(path, 'wb') as f:
-        for i in range(runs):
-            f.seek(i * 17 * 4096)
-            f.write(rng.randbytes(16 * 4096))
-        f.truncate(runs * 17 * 4096)
-    os.utime(path, ns=(1700000000 * 10**9,) * 2)
-
-
 def sharechunk(d, rng):
-    """for share_test's one-source-per-read test: a sparse chunk-based
-    file and a padding file of the same shape, whose data runs
-    build-images.sh interleaves (imgtool.py interleave)"""
+    """for share_test's one-source-per-read test: lib/chunky.so and a
+    padding file of the same size, whose 4 KiB chunks build-images.sh
+    interleaves in runs (imgtool.py interleave); both carry their
+    fingerprint as a tree xattr, for Debian 12's mkfs.erofs, which keeps
+    4 KiB chunks (1.9 widens the chunks of contiguous data) but cannot
+    compute fingerprints"""
+    import hashlib
     os.makedirs(f'{d}/lib')
-    sparse(f'{d}/lib/sparse.so', random.Random('sparse'), 60)
-    sparse(f'{d}/lib/pad.so', rng, 60)
+    for name, r in (('chunky.so', random.Random('chunky')), ('pad.so', rng)):
+        data = r.randbytes(60 * 16 * 4096)
+        write(f'{d}/lib/{name}', data)
+        setx(f'{d}/lib/{name}', 'trusted.fingerprint',
+             b'sha256:' + hashlib.sha256(data).digest())
 
 
 def big_fingerprint():

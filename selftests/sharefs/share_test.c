@@ -12,8 +12,8 @@
  *               ishare pointer)
  *   share-lie   lib/big.so's fingerprint on a file of another size
  *   share-spoof lib/big.so's fingerprint and size on other content
- *   share-cx    lib/sparse.so, chunk-based, its 4 KiB data chunks
- *   share-cy    interleaved with lib/pad.so's: the same content at other
+ *   share-cx    lib/chunky.so, chunk-based, its 4 KiB chunks interleaved
+ *   share-cy    in runs with lib/pad.so's: the same content at other
  *               block addresses in cx and cy
  *
  * Sharing is shown by equal page-frame numbers (/proc/self/pagemap), by
@@ -727,6 +727,10 @@ TEST(evict_source_mid_read)
 
 /* ---- one data source per read call ------------------------------------ */
 
+#ifndef ONESRC_ROUNDS
+#define ONESRC_ROUNDS	16
+#endif
+
 struct onesrc_reader {
 	const char *path;
 	const char *ref;
@@ -735,34 +739,59 @@ struct onesrc_reader {
 	long rounds, errors, mismatches;
 };
 
+/* read(): sequential readahead, its folios growing as it goes */
+static void onesrc_read(struct onesrc_reader *r, int fd)
+{
+	static __thread char buf[1 << 18];
+	long off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		/* every byte: one wrong 4 KiB block is the bug */
+		if (off + n > r->size || memcmp(buf, r->ref + off, n))
+			r->mismatches++;
+		off += n;
+	}
+	if (n < 0 || off != r->size)
+		r->errors++;
+}
+
+/* a MADV_HUGEPAGE mapping: faults read ahead in PMD-sized folios */
+static void onesrc_map(struct onesrc_reader *r, int fd)
+{
+	char *m = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED) {
+		r->errors++;
+		return;
+	}
+	madvise(m, r->size, MADV_HUGEPAGE);
+	if (memcmp(m, r->ref, r->size))
+		r->mismatches++;
+	munmap(m, r->size);
+}
+
 /*
- * Read all of the file again and again, every page from the device, in
- * sequence: readahead then brings large folios, whose bios have room for
- * more extents.
+ * Read all of the file again and again, every page from the device, by
+ * read() and by mmap in turn: both bring large folios, whose bios have
+ * room for more extents.
  */
 static void *onesrc_reader_fn(void *arg)
 {
 	struct onesrc_reader *r = arg;
-	static __thread char buf[1 << 18];
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		int fd = open(r->path, O_RDONLY);
-		long off = 0;
-		ssize_t n;
 
 		if (fd < 0) {
 			r->errors++;
 			continue;
 		}
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-		while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-			/* every byte: one wrong 4 KiB block is the bug */
-			if (off + n > r->size || memcmp(buf, r->ref + off, n))
-				r->mismatches++;
-			off += n;
-		}
-		if (n < 0 || off != r->size)
-			r->errors++;
+		if (r->rounds & 1)
+			onesrc_map(r, fd);
+		else
+			onesrc_read(r, fd);
 		close(fd);
 		r->rounds++;
 	}
@@ -795,17 +824,47 @@ static void *onesrc_dropper_fn(void *arg)
 }
 
 /*
- * Read @py of image @iy again and again while @px of image @ix, the same
- * content joined first and so the data source, leaves: evicted in even
- * rounds, unmounted in odd ones.  Every byte read must be right.
+ * One read call reads through one member.  Read @py of image @iy again
+ * and again while @px of image @ix, the same content joined first and so
+ * the data source, leaves: evicted in even rounds, unmounted in odd ones.
+ * Every byte read must be right.
  */
-static void onesrc_rounds(struct __test_metadata *_metadata, const char *ix,
-			  const char *px, const char *iy, const char *py)
+FIXTURE(onesrc) {
+};
+
+FIXTURE_VARIANT(onesrc) {
+	const char *ix, *px;	/* the image that is the source, the file */
+	const char *iy, *py;	/* the image read through, the file */
+};
+
+/* chunk-based: one extent per run of chunks */
+FIXTURE_VARIANT_ADD(onesrc, chunked) {
+	.ix = "share-cx", .px = "lib/chunky.so",
+	.iy = "share-cy", .py = "lib/chunky.so",
+};
+
+/* flat with an inline tail: the tail comes from the member's metadata */
+FIXTURE_VARIANT_ADD(onesrc, inline) {
+	.ix = "share-a", .px = "lib/mid.so",
+	.iy = "share-b", .py = "usr/lib/mid.so",
+};
+
+FIXTURE_SETUP(onesrc)
 {
+}
+
+FIXTURE_TEARDOWN(onesrc)
+{
+}
+
+TEST_F_TIMEOUT(onesrc, every_byte_right, 180)
+{
+	const char *ix = variant->ix, *px = variant->px;
+	const char *iy = variant->iy, *py = variant->py;
 	char x[256], y[256], ref_dir[256], pathx[512], pathy[512];
 	struct onesrc_reader r = { 0 };
 	struct onesrc_dropper d;
-	int rounds = 16, mounted_x = 0;
+	int rounds = ONESRC_ROUNDS, mounted_x = 0;
 	unsigned int seed = 7;
 	long total_rounds = 0;
 	pthread_t t, td;
@@ -861,20 +920,6 @@ static void onesrc_rounds(struct __test_metadata *_metadata, const char *ix,
 		EXPECT_EQ(0, sfs_umount(x));
 	EXPECT_EQ(0, sfs_umount(y));
 	free(ref);
-}
-
-/* chunk-based: one extent per data chunk, holes between */
-TEST(one_source_per_read_chunked)
-{
-	onesrc_rounds(_metadata, "share-cx", "lib/sparse.so",
-		      "share-cy", "lib/sparse.so");
-}
-
-/* flat with an inline tail: the tail comes from the member's metadata */
-TEST(one_source_per_read_inline)
-{
-	onesrc_rounds(_metadata, "share-a", "lib/mid.so",
-		      "share-b", "usr/lib/mid.so");
 }
 
 #define CHURN_MOUNTS	4
