@@ -218,6 +218,20 @@ sharefs share-b2k shareb -b 2048
 erofs19 share-e19pad sharepad --xattr-inode-digest=trusted.fingerprint
 erofs15 share-lie sharelie
 erofs15 share-spoof sharespoof
+# one data source per read call: lib/chunky.so (4 KiB chunks) at other
+# block addresses in cx and cy, its chunks interleaved in runs of 16 with
+# lib/pad.so's, so that cy's run j starts on its device exactly where cx's
+# run j-1 ends on its own
+erofs15 share-cx sharechunk --chunksize=4096
+derive share-cy share-cx
+img share-cx interleave lib/chunky.so lib/pad.so 16 1
+img share-cy interleave lib/chunky.so lib/pad.so 16 0
+# fingerprints that cannot be read (corrupt_test.c): share-a with the
+# xattr areas of two files damaged (a shared xattr count past the area);
+# their data is intact
+derive c-fpxattr share-a
+img c-fpxattr inode /lib/big.so xattr_shared 0xff
+img c-fpxattr inode /lib/mid.so xattr_shared 0xff
 
 # --- image files on a host filesystem (host_test.c) -------------------------
 # An ext4 disk holding image *files*, as a container host keeps them: the

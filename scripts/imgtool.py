@@ -106,7 +106,9 @@ class Image:
         off = {'format': (0, '<H'), 'xattr_icount': (2, '<H'),
                'mode': (4, '<H'), 'u': (16, '<I'),
                'size': (8, '<Q' if ext else '<I'),
-               'nlink': (44, '<I') if ext else (6, '<H')}[name]
+               'nlink': (44, '<I') if ext else (6, '<H'),
+               # the xattr ibody header's h_shared_count
+               'xattr_shared': (ino['isize'] + 4, '<B')}[name]
         return ino['pos'] + off[0], off[1]
 
     def dir_blocks(self, ino):
@@ -178,9 +180,55 @@ def mutate(img, cmd, args):
         else:
             struct.pack_into('<I', img, ino['tail'] + 4 * int(args[1]),
                              int(args[2], 0))
+    elif cmd == 'interleave':
+        interleave(img, im, args[0], args[1], int(args[2]), int(args[3]))
     if get(img, 'feature_compat') & 1:	# SB_CHKSUM
         fixcsum(img)
     return True
+
+
+def chunk_table(im, path):
+    """(position, format) of each chunk entry of a chunk-based file"""
+    ino = im.inode(im.lookup(path))
+    if ino['layout'] != 4:
+        sys.exit(f'{path}: not chunk-based')
+    chunkbits = im.bs.bit_length() - 1 + (ino['u'] & 0x1f)
+    n = (ino['size'] + (1 << chunkbits) - 1) >> chunkbits
+    if ino['u'] & 0x20:	# 8-byte chunk indexes, 8-aligned
+        base = (ino['tail'] + 7) & ~7
+        return [(base + 8 * i + 4, '<I') for i in range(n)], chunkbits
+    return [(ino['tail'] + 4 * i, '<I') for i in range(n)], chunkbits
+
+
+def interleave(img, im, path_a, path_b, run, first):
+    """Two chunk-based files of one-block chunks with as many data chunks
+    each (holes are left alone) get alternate runs of RUN blocks of the
+    blocks they hold together: A's j-th run of data chunks the (2j +
+    FIRST)-th run of them, B's the others.  The same content then sits at
+    other block addresses than in an image interleaved with the other
+    FIRST: there, A's run j starts where A's run j - 1 ends here."""
+    tabs, blks = [], []
+    for path in (path_a, path_b):
+        t, bits = chunk_table(im, path)
+        if (1 << bits) != im.bs:
+            sys.exit(f'interleave: {path}: chunks are not one block')
+        t = [(p, f) for p, f in t
+             if struct.unpack_from(f, img, p)[0] != 0xffffffff]
+        tabs.append(t)
+        blks.append([struct.unpack_from(f, img, p)[0] for p, f in t])
+    n = len(blks[0])
+    if n != len(blks[1]) or n % run or len(set(blks[0] + blks[1])) != 2 * n:
+        sys.exit('interleave: want as many data chunks, in whole runs, '
+                 'no block twice')
+    data = [[bytes(img[b * im.bs:(b + 1) * im.bs]) for b in bl]
+            for bl in blks]
+    slots = sorted(blks[0] + blks[1])
+    for j in range(n):
+        for k in (0, 1):
+            r = 2 * (j // run) + (first if k == 0 else 1 - first)
+            blk = slots[r * run + j % run]
+            struct.pack_into(tabs[k][j][1], img, tabs[k][j][0], blk)
+            img[blk * im.bs:(blk + 1) * im.bs] = data[k][j]
 
 
 def stat_isdir(mode):

@@ -173,6 +173,22 @@ def sharepad(d, rng):
     write(f'{d}/0pad', rng.randbytes(300 << 10))
 
 
+def sharechunk(d, rng):
+    """for share_test's one-source-per-read test: lib/chunky.so and a
+    padding file of the same size, whose 4 KiB chunks build-images.sh
+    interleaves in runs (imgtool.py interleave); both carry their
+    fingerprint as a tree xattr, for Debian 12's mkfs.erofs, which keeps
+    4 KiB chunks (1.9 widens the chunks of contiguous data) but cannot
+    compute fingerprints"""
+    import hashlib
+    os.makedirs(f'{d}/lib')
+    for name, r in (('chunky.so', random.Random('chunky')), ('pad.so', rng)):
+        data = r.randbytes(60 * 16 * 4096)
+        write(f'{d}/lib/{name}', data)
+        setx(f'{d}/lib/{name}', 'trusted.fingerprint',
+             b'sha256:' + hashlib.sha256(data).digest())
+
+
 def big_fingerprint():
     import hashlib
     return b'sha256:' + hashlib.sha256(share_content()['big.so']).digest()
@@ -192,7 +208,8 @@ def sharespoof(d, rng):
 
 PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
-            'sharespoof': sharespoof, 'sharepad': sharepad}
+            'sharespoof': sharespoof, 'sharepad': sharepad,
+            'sharechunk': sharechunk}
 
 
 def main():

@@ -32,6 +32,12 @@
 #include <linux/hex.h>
 #endif
 
+/* generic_setlease(): <linux/filelock.h> from 6.3, <linux/fs.h> before */
+#if __has_include(<linux/filelock.h>)
+#include <linux/filelock.h>
+#endif
+#include <linux/huge_mm.h>	/* thp_get_unmapped_area() */
+
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
 #endif
@@ -161,5 +167,28 @@ static inline void sharefs_bdev_drain(struct block_device *bdev)
 	blk_mq_unfreeze_queue(q);
 #endif
 }
+
+/*
+ * 6.8 gave the superblock s_uuid_len, set by super_set_uuid(), and the
+ * generic FS_IOC_GETFSUUID that answers from it; before, s_uuid alone.
+ */
+static inline void sharefs_set_uuid(struct super_block *sb, const u8 *uuid)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	super_set_uuid(sb, uuid, sizeof(sb->s_uuid));
+#else
+	memcpy(&sb->s_uuid, uuid, sizeof(sb->s_uuid));
+#endif
+}
+
+/*
+ * 6.17 made the generic read-only mmap an ->mmap_prepare hook (which 6.16
+ * introduced to replace ->mmap); a file_operations initializer.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define SHAREFS_FOP_MMAP	.mmap_prepare = generic_file_readonly_mmap_prepare
+#else
+#define SHAREFS_FOP_MMAP	.mmap = generic_file_readonly_mmap
+#endif
 
 #endif /* _SHAREFS_COMPAT_H */

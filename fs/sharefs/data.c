@@ -143,8 +143,9 @@ void sharefs_warn_compressed(struct super_block *sb)
 
 /*
  * The inode whose layout and device back the page cache of @host: @host
- * itself, or for a shared inode a live member (share.c; the caller is in
- * its SRCU read section).  NULL when a shared inode has no member left.
+ * itself, or for a shared inode the member that the read call under way
+ * picked at its start (share.c: the same one for every extent of the
+ * call).  NULL when a shared inode had no member left.
  */
 struct inode *sharefs_data_source(struct inode *host)
 {
@@ -437,10 +438,18 @@ static loff_t sharefs_file_llseek(struct file *file, loff_t offset, int whence)
 	return vfs_setpos(file, offset, inode->i_sb->s_maxbytes);
 }
 
+/*
+ * setlease: from 7.x a file_operations without it refuses every lease
+ * (EINVAL), where older kernels fell back to generic_setlease().
+ * get_unmapped_area: PMD-aligned mappings of large files, so that large
+ * folios of the page cache can be mapped whole.
+ */
 const struct file_operations sharefs_file_fops = {
 	.open		= sharefs_file_open,
 	.llseek		= sharefs_file_llseek,
 	.read_iter	= sharefs_file_read_iter,
-	.mmap		= generic_file_readonly_mmap,
+	SHAREFS_FOP_MMAP,
+	.get_unmapped_area = thp_get_unmapped_area,
 	.splice_read	= sharefs_splice_read,
+	.setlease	= generic_setlease,
 };

@@ -46,6 +46,7 @@ enum {
 	SHAREFS_SBF_WARNED_COMPR,	/* "compressed inodes" logged once */
 	SHAREFS_SBF_WARNED_FPSIZE,	/* fingerprint size mismatch logged */
 	SHAREFS_SBF_WARNED_FPBAD,	/* malformed fingerprint logged */
+	SHAREFS_SBF_WARNED_FPREAD,	/* unreadable fingerprint logged */
 };
 
 struct sharefs_sb_info {
@@ -252,9 +253,10 @@ struct sharefs_shared {
 	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
 	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
 	u8 blkbits;			/* the members' block size */
-	spinlock_t lock;		/* protects members, nr_members */
+	spinlock_t lock;		/* protects members, nr_members, readers */
 	struct list_head members;	/* sharefs_inode.share_link, RCU */
 	unsigned int nr_members;
+	struct list_head readers;	/* read calls under way (share.c) */
 	struct list_head all;		/* on the list of all shared inodes */
 };
 

@@ -34,6 +34,18 @@
  *   umount also drains the reads already issued to its device before the
  *   device is closed.
  *
+ *   ONE SOURCE PER CALL.  Each read_folio or readahead call picks its member
+ *   once, at its start, and reads every extent of the call through it, even
+ *   if the member leaves meanwhile (the rule above keeps it and its
+ *   superblock alive until the call's read section ends).  iomap appends an
+ *   extent to the bio under way whenever its first sector follows the bio's
+ *   last one, and never compares block devices: a member on another device
+ *   taking over mid-call could extend a bio of the first device with its
+ *   own sector numbers, and read another file's blocks into the shared
+ *   cache.  iomap_begin has no per-call argument to carry the pick, so the
+ *   call registers it on the shared inode (sharefs_read_pin, keyed by the
+ *   task, under shared->lock).
+ *
  * Read sections allocate memory (bios, folios, metadata pages) and may
  * enter reclaim, which may evict members: that is safe because eviction
  * never waits for a grace period.  Only kill_sb does, and reclaim never
@@ -99,6 +111,7 @@ static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
 		return NULL;
 	spin_lock_init(&sh->lock);
 	INIT_LIST_HEAD(&sh->members);
+	INIT_LIST_HEAD(&sh->readers);
 	INIT_LIST_HEAD(&sh->all);
 	sh->nr_members = 0;
 	return &sh->vfs_inode;
@@ -187,32 +200,83 @@ static struct file_system_type sharefs_pseudo_fs_type = {
 
 /* ---- the shared inodes' read path -------------------------------------- */
 
-/* Pick a live member to read through; see the pinning rule above. */
+/* The data source of one read call; see "one source per call" above. */
+struct sharefs_read_pin {
+	struct list_head link;		/* on sharefs_shared.readers */
+	struct task_struct *task;	/* the task making the call */
+	struct inode *source;		/* its member, or NULL: none left */
+};
+
+/*
+ * Start a read call on @sh: enter the read section, pick a live member
+ * (the first one on the list, found inside the section) and register it
+ * for the task.  Returns the SRCU index for sharefs_read_unpin().
+ */
+static int sharefs_read_pin(struct sharefs_shared *sh,
+			    struct sharefs_read_pin *pin)
+{
+	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_inode *si;
+
+	pin->task = current;
+	spin_lock(&sh->lock);
+	si = list_first_entry_or_null(&sh->members, struct sharefs_inode,
+				      share_link);
+	pin->source = si ? &si->vfs_inode : NULL;
+	list_add(&pin->link, &sh->readers);
+	spin_unlock(&sh->lock);
+	return idx;
+}
+
+static void sharefs_read_unpin(struct sharefs_shared *sh,
+			       struct sharefs_read_pin *pin, int idx)
+{
+	spin_lock(&sh->lock);
+	list_del(&pin->link);
+	spin_unlock(&sh->lock);
+	srcu_read_unlock(&sharefs_share_srcu, idx);
+}
+
+/*
+ * The member that the current read call on @shared picked (iomap_begin,
+ * inside the call), or NULL when no member was left at its start.
+ */
 struct inode *sharefs_share_source(struct inode *shared)
 {
 	struct sharefs_shared *sh = SHAREFS_SHARED(shared);
-	struct sharefs_inode *si;
+	struct sharefs_read_pin *pin;
+	struct inode *source = NULL;
 
-	si = list_first_or_null_rcu(&sh->members, struct sharefs_inode,
-				    share_link);
-	return si ? &si->vfs_inode : NULL;
+	spin_lock(&sh->lock);
+	list_for_each_entry(pin, &sh->readers, link) {
+		if (pin->task == current) {
+			source = pin->source;
+			break;
+		}
+	}
+	spin_unlock(&sh->lock);
+	return source;
 }
 
 static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 {
-	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_shared *sh = SHAREFS_SHARED(folio->mapping->host);
+	struct sharefs_read_pin pin;
+	int idx = sharefs_read_pin(sh, &pin);
 	int ret = sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
 
-	srcu_read_unlock(&sharefs_share_srcu, idx);
+	sharefs_read_unpin(sh, &pin, idx);
 	return ret;
 }
 
 static void sharefs_shared_readahead(struct readahead_control *rac)
 {
-	int idx = srcu_read_lock(&sharefs_share_srcu);
+	struct sharefs_shared *sh = SHAREFS_SHARED(rac->mapping->host);
+	struct sharefs_read_pin pin;
+	int idx = sharefs_read_pin(sh, &pin);
 
 	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
-	srcu_read_unlock(&sharefs_share_srcu, idx);
+	sharefs_read_unpin(sh, &pin, idx);
 }
 
 static const struct address_space_operations sharefs_shared_aops = {
@@ -346,7 +410,13 @@ static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
 	return hex2bin(digest, (const char *)val, SHAREFS_FP_DIGEST_LEN);
 }
 
-/* 0 and the digest, -ENODATA for a file without one, or an error. */
+/*
+ * 0 and the digest, or -ENODATA: no fingerprint that can be used.  A
+ * fingerprint that cannot be read (a corrupt xattr area, an I/O error)
+ * means no sharing, not a failed open: stock erofs and noshare open such a
+ * file, and a private page cache is always safe.  Each kind of trouble is
+ * logged once per mount.
+ */
 static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
@@ -355,6 +425,8 @@ static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 
 	len = sharefs_getxattr(inode, sbi->fp_index, sbi->fp_name, val,
 			       sizeof(val));
+	if (len == -ENODATA)
+		return len;
 	if (len == -ERANGE)	/* longer than any fingerprint we read */
 		len = -EINVAL;
 	if (len >= 0)
@@ -366,7 +438,14 @@ static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 				     SHAREFS_I(inode)->nid);
 		return -ENODATA;
 	}
-	return len < 0 ? len : 0;
+	if (len < 0) {
+		if (!test_and_set_bit(SHAREFS_SBF_WARNED_FPREAD, &sbi->flags))
+			sharefs_warn(inode->i_sb,
+				     "nid %llu: cannot read the content fingerprint (error %d); not sharing it",
+				     SHAREFS_I(inode)->nid, len);
+		return -ENODATA;
+	}
+	return 0;
 }
 
 /*
@@ -426,14 +505,12 @@ static int sharefs_share_attach(struct inode *inode)
 	struct sharefs_shared *sh;
 	u8 digest[SHAREFS_FP_DIGEST_LEN];
 	struct inode *shared;
-	int err;
 
 	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
 	    sharefs_layout_is_compressed(si->datalayout))
 		return 0;
-	err = sharefs_read_fingerprint(inode, digest);
-	if (err)
-		return err == -ENODATA ? 0 : err;
+	if (sharefs_read_fingerprint(inode, digest))
+		return 0;	/* no usable fingerprint: a private page cache */
 	shared = sharefs_shared_get(inode, digest);
 	if (IS_ERR_OR_NULL(shared))
 		return PTR_ERR_OR_ZERO(shared);
@@ -527,7 +604,9 @@ bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free)
  *
  * do_dentry_open() set file->f_mapping from i_mapping before calling us,
  * so set it again.  The decision is taken once, under the inode lock; a
- * failure (a corrupt xattr area) leaves it open for the next opener.
+ * failure (no memory for the shared inode) leaves it open for the next
+ * opener.  A fingerprint that cannot be read is no failure: the file then
+ * reads through its own page cache.
  */
 int sharefs_share_join(struct inode *inode, struct file *file)
 {

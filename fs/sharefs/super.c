@@ -10,7 +10,9 @@
  *
  * The filesystem is always read-only.  The mount options domain= (which
  * files may share a page cache) and noshare (none) are parsed, validated,
- * stored and shown here and used by share.c.
+ * stored and shown here and used by share.c.  A device that is already
+ * mounted is mounted again (get_tree_bdev() reuses its superblock) only
+ * with the same options: anything else is -EBUSY.
  */
 #include <linux/module.h>
 #include <linux/fs_context.h>
@@ -25,6 +27,7 @@ static struct kmem_cache *sharefs_inode_cachep;
 struct sharefs_fs_context {
 	char *domain;
 	bool noshare;
+	bool filled;		/* fill_super ran: a new superblock */
 };
 
 /* incompat features a reader must understand to read the image at all */
@@ -281,6 +284,7 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	sb->s_fs_info = sbi;		/* freed by kill_sb, even on failure */
+	ctx->filled = true;
 	sharefs_share_init_sbi(sbi);
 	sbi->domain = ctx->domain;
 	ctx->domain = NULL;
@@ -300,6 +304,8 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = sharefs_read_super(sb);
 	if (err)
 		return err;
+	/* the image's volume uuid, as stock erofs gives it (overlayfs uses it) */
+	sharefs_set_uuid(sb, sbi->uuid);
 	if (!sb_set_blocksize(sb, 1U << sbi->blkszbits)) {
 		errorfc(fc, "block size %u not supported by the device",
 			1U << sbi->blkszbits);
@@ -373,11 +379,48 @@ static int sharefs_parse_param(struct fs_context *fc,
 	return 0;
 }
 
+/* Does the mounted @sbi have exactly the options this mount asks for? */
+static bool sharefs_same_options(const struct sharefs_sb_info *sbi,
+				 const struct sharefs_fs_context *ctx)
+{
+	if (sbi->noshare != ctx->noshare)
+		return false;
+	if (!sbi->domain || !ctx->domain)
+		return !sbi->domain && !ctx->domain;
+	return !strcmp(sbi->domain, ctx->domain);
+}
+
 static int sharefs_get_tree(struct fs_context *fc)
 {
+	struct sharefs_fs_context *ctx = fc->fs_private;
+	struct super_block *sb;
+	int err;
+
 	/* open the device read-only whatever "rw" said */
 	fc->sb_flags |= SB_RDONLY;
-	return get_tree_bdev(fc, sharefs_fill_super);
+	err = get_tree_bdev(fc, sharefs_fill_super);
+	if (err || ctx->filled)
+		return err;
+	/*
+	 * get_tree_bdev() handed back the superblock already mounted from
+	 * this device, with the options of its first mount.  mount(8) reuses
+	 * a read-only loop device for the same file and offset, so taking it
+	 * silently would put this mount in another domain than it asked for
+	 * (or make noshare share).  Refuse unless the options are the same.
+	 * The superblock comes locked, with an active reference and a root
+	 * reference for this mount: give both back.
+	 */
+	sb = fc->root->d_sb;
+	if (sharefs_same_options(SHAREFS_SB(sb), ctx))
+		return 0;
+	sharefs_err(sb, "already mounted with domain=%s%s; refusing a mount of the same device with domain=%s%s",
+		    SHAREFS_SB(sb)->domain ?: "(default)",
+		    SHAREFS_SB(sb)->noshare ? ",noshare" : "",
+		    ctx->domain ?: "(default)", ctx->noshare ? ",noshare" : "");
+	dput(fc->root);
+	fc->root = NULL;
+	deactivate_locked_super(sb);
+	return -EBUSY;
 }
 
 static int sharefs_reconfigure(struct fs_context *fc)

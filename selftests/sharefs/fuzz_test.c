@@ -17,7 +17,8 @@
  * read (bounded bytes), mmap of the first pages (SIGBUS is an I/O error
  * there), readlink, listxattr and getxattr of every name.  Failures must
  * be errors a corrupt image can explain (EUCLEAN, EIO, ...); anything else
- * (EINVAL from a read, ENOMEM, ...) is reported as an unexpected errno.
+ * (EINVAL from a read, ENOMEM, ...) is an unexpected errno and fails the
+ * test, as a mount refused with an errno outside that list and EINVAL does.
  * A mutant whose child does not end is a hang: the test stops there.
  * Kernel BUGs and WARNINGs fail the run through the runner's log check;
  * before each mutant its id goes to /dev/kmsg so the log names the
@@ -548,7 +549,7 @@ int main(int argc, char **argv)
 		if (hist[e])
 			printf(" %s=%d", strerror(e), hist[e]);
 	printf("\n");
-	if (bad || !n)
+	if (bad || !n || unexpected)
 		fail = 1;
 	printf("%sok 1 fuzz\n", fail ? "not " : "");
 	return fail;

@@ -659,4 +659,103 @@ TEST_F(io, proc_maps_path)
 	}
 }
 
+/* a read lease on a read-only open, on every image (members among them) */
+TEST_F(io, read_lease)
+{
+	char path[512];
+
+	for (unsigned int i = 0; i < NIMG; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/large", self->dir[i]);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(0, fcntl(fd, F_SETLEASE, F_RDLCK)) {
+			TH_LOG("%s: F_SETLEASE F_RDLCK: %s", images[i],
+			       strerror(errno));
+		}
+		EXPECT_EQ(F_RDLCK, fcntl(fd, F_GETLEASE));
+		EXPECT_EQ(0, fcntl(fd, F_SETLEASE, F_UNLCK));
+		EXPECT_EQ(F_UNLCK, fcntl(fd, F_GETLEASE));
+		close(fd);
+	}
+}
+
+/*
+ * A mapping of a file of 2 MiB or more starts on a 2 MiB boundary
+ * (thp_get_unmapped_area), so large page-cache folios can be mapped whole.
+ */
+TEST_F(io, mmap_pmd_aligned)
+{
+	const unsigned long pmd = 2UL << 20;
+	char path[512];
+
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		SKIP(return, "kernel without transparent huge pages");
+	for (unsigned int i = 0; i < NIMG; i++) {
+		struct stat st;
+		void *m;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/large", self->dir[i]);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fstat(fd, &st));
+		ASSERT_LE(pmd, (unsigned long)st.st_size);
+		m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, m);
+		EXPECT_EQ(0UL, (unsigned long)m & (pmd - 1)) {
+			TH_LOG("%s: mapped at %p", images[i], m);
+		}
+		munmap(m, st.st_size);
+		close(fd);
+	}
+}
+
+#ifndef FS_IOC_GETFSUUID	/* Linux 6.8; Debian 12's headers lack it */
+struct fsuuid2 {
+	__u8 len;
+	__u8 uuid[16];
+};
+#define FS_IOC_GETFSUUID	_IOR(0x15, 0, struct fsuuid2)
+#endif
+
+/* what build-images.sh gives every image with -U */
+static const __u8 image_uuid[16] = {
+	0x6d, 0x2c, 0x1e, 0x7a, 0x1d, 0x0b, 0x4a, 0x55,
+	0x9a, 0x40, 0x3c, 0x1b, 0x2a, 0x0e, 0x5f, 0x11,
+};
+
+/* the superblock carries the image's uuid, as stock erofs's does */
+TEST_F(io, fs_uuid)
+{
+	struct fsuuid2 u;
+	char e[256];
+	int fd;
+
+	if (!sfs_kernel_at_least(6, 8))
+		SKIP(return, "FS_IOC_GETFSUUID needs Linux 6.8");
+	for (unsigned int i = 0; i < NIMG; i++) {
+		fd = open(self->dir[i], O_RDONLY | O_DIRECTORY);
+		ASSERT_LE(0, fd);
+		memset(&u, 0, sizeof(u));
+		EXPECT_EQ(0, ioctl(fd, FS_IOC_GETFSUUID, &u)) {
+			TH_LOG("%s: FS_IOC_GETFSUUID: %s", images[i],
+			       strerror(errno));
+		}
+		EXPECT_EQ(16, u.len);
+		EXPECT_EQ(0, memcmp(u.uuid, image_uuid, 16));
+		close(fd);
+	}
+	/* the oracle: stock erofs on the same image says the same */
+	ASSERT_EQ(0, sfs_mount_image("io", "erofs", NULL, e, sizeof(e)));
+	fd = open(e, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, fd);
+	memset(&u, 0, sizeof(u));
+	EXPECT_EQ(0, ioctl(fd, FS_IOC_GETFSUUID, &u));
+	EXPECT_EQ(0, memcmp(u.uuid, image_uuid, 16));
+	close(fd);
+	EXPECT_EQ(0, sfs_umount(e));
+}
+
 TEST_HARNESS_MAIN

@@ -200,15 +200,55 @@ static void has_one(const char *text, void *arg)
 	struct has_arg *h = arg;
 
 	if (strstr(text, h->needle))
-		h->found = 1;
+		h->found++;
 }
 
-int sfs_kmsg_has(const char *needle)
+int sfs_kmsg_count(const char *needle)
 {
 	struct has_arg h = { needle, 0 };
 
 	kmsg_scan(has_one, &h);
 	return h.found;
+}
+
+int sfs_kmsg_has(const char *needle)
+{
+	return sfs_kmsg_count(needle) > 0;
+}
+
+const char *sfs_mount_source(const char *dir)
+{
+	static char dev[256];
+	char mnt[256], line[1024];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (!f)
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %255s", dev, mnt) == 2 &&
+		    !strcmp(mnt, dir))
+			found = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	fclose(f);
+	return found;
+}
+
+long sfs_mount_counter(const char *dir, const char *name)
+{
+	char p[512], buf[64] = "";
+	const char *dev = sfs_mount_source(dir);
+	ssize_t n;
+	int fd;
+
+	if (!dev)
+		return -1;
+	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/%s", dev, name);
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
 }
 
 struct since_arg {
@@ -360,23 +400,4 @@ long sfs_same_pfns(const char *p1, const char *p2, long *pages)
 	munmap((void *)m1, st.st_size);
 	munmap((void *)m2, st.st_size);
 	return same;
-}
-
-const char *sfs_mount_source(const char *dir)
-{
-	static char dev[256];
-	char src[256], mnt[256], line[1024];
-	const char *found = NULL;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return NULL;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %255s", src, mnt) == 2 && !strcmp(mnt, dir)) {
-			snprintf(dev, sizeof(dev), "%s",
-				 strrchr(src, '/') ? strrchr(src, '/') + 1 : src);
-			found = dev;
-		}
-	fclose(f);
-	return found;
 }

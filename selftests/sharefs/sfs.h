@@ -38,8 +38,16 @@ int sfs_umount(const char *dir);
 void sfs_kmsg_mark(void);
 /* Returns 1 if a line logged since the mark contains needle. */
 int sfs_kmsg_has(const char *needle);
+/* The number of lines logged since the mark that contain needle. */
+int sfs_kmsg_count(const char *needle);
 /* Copies the log lines since the mark into buf (for diagnostics). */
 void sfs_kmsg_since(char *buf, size_t len);
+
+/* The device of the mount on @dir without "/dev/" (its name under
+ * /sys/fs/sharefs/), or NULL.  Valid until the next call. */
+const char *sfs_mount_source(const char *dir);
+/* A counter of the mount on @dir: /sys/fs/sharefs/<dev>/NAME, or -1. */
+long sfs_mount_counter(const char *dir, const char *name);
 
 /*
  * Write WHAT to /proc/sys/vm/drop_caches after a sync: "3" drops the page
@@ -61,9 +69,6 @@ long sfs_read_all(const char *path);
  * numbers (/proc/self/pagemap; root sees real PFNs).  *pages gets the
  * file's page count; -1 on error. */
 long sfs_same_pfns(const char *p1, const char *p2, long *pages);
-/* The device of the mount on DIR, its last path component (the sysfs
- * name: "loop3", "vdb"), or NULL; the last such mount wins. */
-const char *sfs_mount_source(const char *dir);
 
 /* Images ship with small side files (NAME.manifest, NAME.xmanifest, *.list)
  * in /images/: the path of one. */

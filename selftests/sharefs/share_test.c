@@ -12,6 +12,9 @@
  *               ishare pointer)
  *   share-lie   lib/big.so's fingerprint on a file of another size
  *   share-spoof lib/big.so's fingerprint and size on other content
+ *   share-cx    lib/chunky.so, chunk-based, its 4 KiB chunks interleaved
+ *   share-cy    in runs with lib/pad.so's: the same content at other
+ *               block addresses in cx and cy
  *
  * Sharing is shown by equal page-frame numbers (/proc/self/pagemap), by
  * mincore() residency through one path after reading another, and by
@@ -39,7 +42,6 @@
 #define BIG_B	"usr/lib/big.so"
 #define BIG_SIZE	(4 << 20)
 
-
 static char *path_in(const char *dir, const char *rel)
 {
 	static char buf[4][512];
@@ -48,22 +50,6 @@ static char *path_in(const char *dir, const char *rel)
 
 	snprintf(p, sizeof(buf[0]), "%s/%s", dir, rel);
 	return p;
-}
-
-/* read the whole file with read(); returns bytes read or -errno */
-static long read_all(const char *path)
-{
-	static char buf[1 << 16];
-	long total = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		total += n;
-	close(fd);
-	return n < 0 ? -errno : total;
 }
 
 /* the whole file into a new buffer */
@@ -110,72 +96,6 @@ static long resident_pages(const char *path)
 	return count;
 }
 
-/* page-frame number behind a mapped address (root sees real PFNs) */
-static uint64_t pfn_of(const void *addr)
-{
-	long psz = sysconf(_SC_PAGESIZE);
-	uint64_t ent = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)addr / psz * sizeof(ent)) !=
-	    sizeof(ent))
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)))	/* not present */
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
-/* Map both files, touch every page, count the pages with equal PFNs. */
-static long same_pfns(const char *p1, const char *p2, long *pages)
-{
-	long psz = sysconf(_SC_PAGESIZE), same = 0;
-	int fd1 = open(p1, O_RDONLY), fd2 = open(p2, O_RDONLY);
-	volatile const char *m1, *m2;
-	struct stat st;
-
-	if (fd1 < 0 || fd2 < 0 || fstat(fd1, &st))
-		return -1;
-	m1 = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd1, 0);
-	m2 = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd2, 0);
-	close(fd1);
-	close(fd2);
-	if (m1 == MAP_FAILED || m2 == MAP_FAILED)
-		return -1;
-	*pages = (st.st_size + psz - 1) / psz;
-	for (long i = 0; i < *pages; i++) {
-		uint64_t a, b;
-
-		(void)m1[i * psz];
-		(void)m2[i * psz];
-		a = pfn_of((const void *)&m1[i * psz]);
-		b = pfn_of((const void *)&m2[i * psz]);
-		if (a && a == b)
-			same++;
-	}
-	munmap((void *)m1, st.st_size);
-	munmap((void *)m2, st.st_size);
-	return same;
-}
-
-static long meminfo_kb(const char *field)
-{
-	char line[256];
-	long val = -1;
-	size_t n = strlen(field);
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			val = atol(line + n + 1);
-	fclose(f);
-	return val;
-}
-
 static long sysfs_num(const char *path)
 {
 	char buf[64] = "";
@@ -187,24 +107,6 @@ static long sysfs_num(const char *path)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	return n > 0 ? atol(buf) : -1;
-}
-
-/* the device of the mount on @dir, without "/dev/" (the sysfs name) */
-static const char *mount_source(const char *dir)
-{
-	static char dev[256];
-	char mnt[256], line[1024];
-	const char *found = NULL;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return NULL;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %255s", dev, mnt) == 2 &&
-		    !strcmp(mnt, dir))
-			found = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
-	fclose(f);
-	return found;
 }
 
 /* Two mounts, optionally with options each; unmounted by the fixture. */
@@ -250,10 +152,10 @@ TEST_F(two, read_then_pfns_equal)
 	long pages = 0, same;
 
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	/* B's path was never read: all its pages are there already */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
-	same = same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages);
+	same = sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages);
 	EXPECT_EQ(pages, same);
 	EXPECT_EQ(BIG_SIZE / 4096, pages);
 }
@@ -276,7 +178,7 @@ TEST_F(two, splice_shares)
 	close(out);
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->a, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096,
-		  same_pfns(path_in(self->b, BIG_B), path_in(self->a, BIG_A), &pages));
+		  sfs_same_pfns(path_in(self->b, BIG_B), path_in(self->a, BIG_A), &pages));
 }
 
 /*
@@ -292,13 +194,13 @@ TEST_F(two, block_size_is_part_of_the_key)
 	char *da, *db;
 
 	ASSERT_EQ(0, mount2(self, "share-a1k", "domain=t1", "share-b", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
 	/* another mount of 1 KiB-block content shares with the first */
 	ASSERT_EQ(0, sfs_mount_image("share-a1k", "sharefs", "domain=t1", c, sizeof(c)));
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(c, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096,
-		  same_pfns(path_in(self->a, BIG_A), path_in(c, BIG_A), &pages));
+		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(c, BIG_A), &pages));
 	/* every small file (inline tails among them) reads right */
 	da = slurp(path_in(self->a, "etc/motd"), &la);
 	db = slurp(path_in(self->b, "etc/motd"), &lb);
@@ -317,11 +219,11 @@ TEST_F(two, meminfo_cached_once)
 	long before, after_a, after_b;
 
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
-	before = meminfo_kb("Cached");
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
-	after_a = meminfo_kb("Cached");
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->b, BIG_B)));
-	after_b = meminfo_kb("Cached");
+	before = sfs_meminfo_kb("Cached");
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
+	after_a = sfs_meminfo_kb("Cached");
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->b, BIG_B)));
+	after_b = sfs_meminfo_kb("Cached");
 	TH_LOG("Cached: +%ld KiB for A, +%ld KiB for B", after_a - before,
 	       after_b - after_a);
 	EXPECT_GE(after_a - before, BIG_SIZE / 1024 * 9 / 10);
@@ -334,16 +236,16 @@ TEST_F(two, domains_do_not_share)
 	long pages = 0;
 
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t2"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
-	EXPECT_EQ(0, same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+	EXPECT_EQ(0, sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
 }
 
 /* the default domain shares with itself, not with a named one */
 TEST_F(two, default_domain)
 {
 	ASSERT_EQ(0, mount2(self, "share-a", NULL, "share-b", NULL));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
 }
 
@@ -353,9 +255,9 @@ TEST_F(two, noshare_does_not_share)
 	long pages = 0;
 
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1,noshare"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	EXPECT_EQ(0, resident_pages(path_in(self->b, BIG_B)));
-	EXPECT_EQ(0, same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+	EXPECT_EQ(0, sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
 }
 
 /* a fingerprint on a file of another size: warned about, not shared */
@@ -367,7 +269,7 @@ TEST_F(two, size_mismatch_falls_back)
 
 	sfs_kmsg_mark();
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-lie", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	data = slurp(path_in(self->b, BIG_A), &len);
 	ASSERT_NE(NULL, data);
 	ASSERT_EQ(strlen(ref), len);
@@ -384,6 +286,7 @@ TEST_F(two, spoof_across_domains_fails)
 {
 	size_t la, lb;
 	char *victim, *attacker;
+	void *buf;
 	int fd;
 
 	ASSERT_EQ(0, mount2(self, "share-spoof", "domain=evil", "share-a", "domain=good"));
@@ -395,15 +298,14 @@ TEST_F(two, spoof_across_domains_fails)
 	EXPECT_NE(0, memcmp(attacker, victim, la));
 	/* the victim's bytes are its own: compare with its first page */
 	fd = open(path_in(self->b, BIG_A), O_RDONLY | O_DIRECT);
-	if (fd >= 0) {
-		void *buf;
-
-		ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
-		ASSERT_EQ(4096, pread(fd, buf, 4096, 0));
-		EXPECT_EQ(0, memcmp(buf, victim, 4096));
-		free(buf);
-		close(fd);
+	ASSERT_LE(0, fd) {
+		TH_LOG("O_DIRECT open: %s", strerror(errno));
 	}
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, 4096));
+	ASSERT_EQ(4096, pread(fd, buf, 4096, 0));
+	EXPECT_EQ(0, memcmp(buf, victim, 4096));
+	free(buf);
+	close(fd);
 	free(attacker);
 	free(victim);
 }
@@ -414,17 +316,17 @@ TEST_F(two, upstream_ishare_images_share)
 	long pages = 0;
 
 	ASSERT_EQ(0, mount2(self, "share-e19", "domain=t1", "share-a", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096,
-		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
+		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
 }
 
 /* drop_caches frees the shared pages */
 TEST_F(two, drop_caches_frees)
 {
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	ASSERT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
 	sfs_drop_caches("3");
 	EXPECT_EQ(0, resident_pages(path_in(self->a, BIG_A)));
@@ -438,31 +340,19 @@ TEST_F(two, counters)
 	const char *dev;
 
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->b, BIG_B)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->b, BIG_B)));
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/shared_inodes"), 1);
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), 2);
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/saved_bytes"), BIG_SIZE);
 	/* per mount: each one's even share of the saving */
-	dev = mount_source(self->a);
+	dev = sfs_mount_source(self->a);
 	ASSERT_NE(NULL, dev);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/saved_bytes", dev);
 	EXPECT_GE(sysfs_num(p), BIG_SIZE / 2);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/members", dev);
 	EXPECT_GE(sysfs_num(p), 1);
-}
-
-/* this mount's own counter, NAME under /sys/fs/sharefs/<dev>/ */
-static long mount_num(const char *dir, const char *name)
-{
-	char p[512];
-	const char *dev = mount_source(dir);
-
-	if (!dev)
-		return -1;
-	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/%s", dev, name);
-	return sysfs_num(p);
 }
 
 /*
@@ -479,13 +369,13 @@ TEST_F(two, stat_does_not_join)
 	ASSERT_EQ(BIG_SIZE, st.st_size);
 	ASSERT_LT(0, lgetxattr(path_in(self->a, BIG_A), "trusted.fingerprint",
 			       buf, sizeof(buf)));
-	EXPECT_EQ(0, mount_num(self->a, "members"));
-	EXPECT_EQ(0, mount_num(self->b, "members"));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(self->a, BIG_A)));
-	EXPECT_EQ(1, mount_num(self->a, "members"));
+	EXPECT_EQ(0, sfs_mount_counter(self->a, "members"));
+	EXPECT_EQ(0, sfs_mount_counter(self->b, "members"));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(1, sfs_mount_counter(self->a, "members"));
 	/* B's copy joins when it is opened, and finds A's pages */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_B)));
-	EXPECT_EQ(1, mount_num(self->b, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->b, "members"));
 }
 
 /*
@@ -569,10 +459,10 @@ TEST_F(two, racing_first_opens)
 	}
 	pthread_barrier_destroy(&go);
 	free(ref);
-	EXPECT_EQ(1, mount_num(self->a, "members"));
-	EXPECT_EQ(1, mount_num(self->b, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->a, "members"));
+	EXPECT_EQ(1, sfs_mount_counter(self->b, "members"));
 	EXPECT_EQ(BIG_SIZE / 4096,
-		  same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
+		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_B), &pages));
 }
 
 /* ---- lifetime -------------------------------------------------------------- */
@@ -594,14 +484,14 @@ TEST(shared_inode_dies_with_last_member)
 	members0 = sysfs_num("/sys/fs/sharefs/members");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
 	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=life", b, sizeof(b)));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(a, BIG_A)));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(b, BIG_B)));
 	EXPECT_GT(sysfs_num("/sys/fs/sharefs/shared_inodes"), shared0);
 	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), members0 + 2);
 	/* one member gone: the content stays readable through the other */
 	EXPECT_EQ(0, sfs_umount(a));
 	sfs_drop_caches("3");
-	EXPECT_EQ(BIG_SIZE, read_all(path_in(b, BIG_B)));
+	EXPECT_EQ(BIG_SIZE, sfs_read_all(path_in(b, BIG_B)));
 	EXPECT_EQ(0, sfs_umount(b));
 	EXPECT_EQ(members0, sysfs_num("/sys/fs/sharefs/members"));
 	/* no member left, the pages stay cached until reclaim */
@@ -631,14 +521,14 @@ TEST(shared_pages_survive_inode_reclaim)
 	ASSERT_EQ(0, sfs_mount_image("share-a", "erofs", NULL, e, sizeof(e)));
 	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
 	snprintf(pe, sizeof(pe), "%s/%s", e, BIG_A);
-	ASSERT_EQ(BIG_SIZE, read_all(pa));
-	ASSERT_EQ(BIG_SIZE, read_all(pe));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(pa));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(pe));
 	sfs_drop_caches("2");			/* dentries and inodes only */
-	EXPECT_EQ(0, mount_num(a, "members"));		/* evicted */
+	EXPECT_EQ(0, sfs_mount_counter(a, "members"));		/* evicted */
 	/* the oracle first: erofs kept its pages */
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pe));
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(pa));
-	EXPECT_EQ(1, mount_num(a, "members"));		/* joined again */
+	EXPECT_EQ(1, sfs_mount_counter(a, "members"));		/* joined again */
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(e));
 	sfs_drop_caches("3");
@@ -689,7 +579,7 @@ TEST(umount_source_mid_read)
 	sfs_drop_caches("3");
 	/* A's inode joins first, so it is the first data source */
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=mid", a, sizeof(a)));
-	ASSERT_EQ(BIG_SIZE, read_all(path_in(a, BIG_A)));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(a, BIG_A)));
 	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=mid", b, sizeof(b)));
 	ref = slurp(path_in(b, BIG_B), &len);
 	ASSERT_NE(NULL, ref);
@@ -729,7 +619,7 @@ TEST(evict_source_mid_read)
 	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=evict", b, sizeof(b)));
 	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
 	snprintf(pb, sizeof(pb), "%s/%s", b, BIG_B);
-	ASSERT_EQ(BIG_SIZE, read_all(pa));	/* A's member is the source */
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(pa));	/* A's member is the source */
 	ref = slurp(pb, &len);
 	ASSERT_NE(NULL, ref);
 	r.path = pb;
@@ -737,8 +627,8 @@ TEST(evict_source_mid_read)
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
 	for (i = 0; i < 20; i++) {
 		sfs_drop_caches("3");			/* evicts whatever is unused */
-		evicted += mount_num(a, "members") == 0;
-		EXPECT_EQ(BIG_SIZE, read_all(pa));	/* A joins again */
+		evicted += sfs_mount_counter(a, "members") == 0;
+		EXPECT_EQ(BIG_SIZE, sfs_read_all(pa));	/* A joins again */
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
@@ -752,6 +642,203 @@ TEST(evict_source_mid_read)
 	free(ref);
 }
 
+/* ---- one data source per read call ------------------------------------ */
+
+#ifndef ONESRC_ROUNDS
+#define ONESRC_ROUNDS	16
+#endif
+
+struct onesrc_reader {
+	const char *path;
+	const char *ref;
+	long size;
+	int stop;
+	long rounds, errors, mismatches;
+};
+
+/* read(): sequential readahead, its folios growing as it goes */
+static void onesrc_read(struct onesrc_reader *r, int fd)
+{
+	static __thread char buf[1 << 18];
+	long off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		/* every byte: one wrong 4 KiB block is the bug */
+		if (off + n > r->size || memcmp(buf, r->ref + off, n))
+			r->mismatches++;
+		off += n;
+	}
+	if (n < 0 || off != r->size)
+		r->errors++;
+}
+
+/* a MADV_HUGEPAGE mapping: faults read ahead in PMD-sized folios */
+static void onesrc_map(struct onesrc_reader *r, int fd)
+{
+	char *m = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (m == MAP_FAILED) {
+		r->errors++;
+		return;
+	}
+	madvise(m, r->size, MADV_HUGEPAGE);
+	if (memcmp(m, r->ref, r->size))
+		r->mismatches++;
+	munmap(m, r->size);
+}
+
+/*
+ * Read all of the file again and again, every page from the device, by
+ * read() and by mmap in turn: both bring large folios, whose bios have
+ * room for more extents.
+ */
+static void *onesrc_reader_fn(void *arg)
+{
+	struct onesrc_reader *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		int fd = open(r->path, O_RDONLY);
+
+		if (fd < 0) {
+			r->errors++;
+			continue;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (r->rounds & 1)
+			onesrc_map(r, fd);
+		else
+			onesrc_read(r, fd);
+		close(fd);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+struct onesrc_dropper {
+	char dev[300];
+	int stop;
+};
+
+/*
+ * Drop the source's metadata from its device's page cache again and
+ * again: mapping an extent then waits for a read, so readahead calls last
+ * long enough for the source to leave in the middle of one.
+ */
+static void *onesrc_dropper_fn(void *arg)
+{
+	struct onesrc_dropper *d = arg;
+	int fd = open(d->dev, O_RDONLY);
+
+	if (fd < 0)
+		return NULL;
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		usleep(500);
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * One read call reads through one member.  Read @py of image @iy again
+ * and again while @px of image @ix, the same content joined first and so
+ * the data source, leaves: evicted in even rounds, unmounted in odd ones.
+ * Every byte read must be right.
+ */
+FIXTURE(onesrc) {
+};
+
+FIXTURE_VARIANT(onesrc) {
+	const char *ix, *px;	/* the image that is the source, the file */
+	const char *iy, *py;	/* the image read through, the file */
+};
+
+/* chunk-based: one extent per run of chunks */
+FIXTURE_VARIANT_ADD(onesrc, chunked) {
+	.ix = "share-cx", .px = "lib/chunky.so",
+	.iy = "share-cy", .py = "lib/chunky.so",
+};
+
+/* flat with an inline tail: the tail comes from the member's metadata */
+FIXTURE_VARIANT_ADD(onesrc, inline) {
+	.ix = "share-a", .px = "lib/mid.so",
+	.iy = "share-b", .py = "usr/lib/mid.so",
+};
+
+FIXTURE_SETUP(onesrc)
+{
+}
+
+FIXTURE_TEARDOWN(onesrc)
+{
+}
+
+TEST_F_TIMEOUT(onesrc, every_byte_right, 180)
+{
+	const char *ix = variant->ix, *px = variant->px;
+	const char *iy = variant->iy, *py = variant->py;
+	char x[256], y[256], ref_dir[256], pathx[512], pathy[512];
+	struct onesrc_reader r = { 0 };
+	struct onesrc_dropper d;
+	int rounds = ONESRC_ROUNDS, mounted_x = 0;
+	unsigned int seed = 7;
+	long total_rounds = 0;
+	pthread_t t, td;
+	size_t len;
+	char *ref;
+
+	SFS_REQUIRE_SHAREFS(_metadata);
+	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
+	ref = slurp(path_in(ref_dir, py), &len);
+	EXPECT_EQ(0, sfs_umount(ref_dir));
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "domain=onesrc", y, sizeof(y)));
+	snprintf(pathy, sizeof(pathy), "%s/%s", y, py);
+	for (int i = 0; i < rounds; i++) {
+		if (!mounted_x) {
+			ASSERT_EQ(0, sfs_mount_image(ix, "sharefs", "domain=onesrc",
+						     x, sizeof(x)));
+			mounted_x = 1;
+			snprintf(pathx, sizeof(pathx), "%s/%s", x, px);
+		}
+		ASSERT_NE(NULL, sfs_mount_source(x));
+		snprintf(d.dev, sizeof(d.dev), "/dev/%s", sfs_mount_source(x));
+		d.stop = 0;
+		/* no member left: X joins first and is the source */
+		sfs_drop_caches("3");
+		ASSERT_EQ((long)len, sfs_read_all(pathx));
+		r = (struct onesrc_reader){ pathy, ref, (long)len, 0, 0, 0, 0 };
+		ASSERT_EQ(0, pthread_create(&t, NULL, onesrc_reader_fn, &r));
+		ASSERT_EQ(0, pthread_create(&td, NULL, onesrc_dropper_fn, &d));
+		usleep(50 * 1000 + rand_r(&seed) % (200 * 1000));
+		if (i & 1) {
+			EXPECT_EQ(0, sfs_umount(x));
+			mounted_x = 0;
+		} else {
+			sfs_drop_caches("2");	/* evicts X's member */
+		}
+		usleep(200 * 1000);
+		__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		pthread_join(td, NULL);
+		total_rounds += r.rounds;
+		EXPECT_EQ(0, r.errors);
+		EXPECT_EQ(0, r.mismatches) {
+			TH_LOG("round %d (%s of the source): %ld of %ld reads of %s had wrong bytes",
+			       i, i & 1 ? "umount" : "eviction", r.mismatches,
+			       r.rounds, py);
+		}
+	}
+	TH_LOG("%ld whole reads of %s over %d rounds", total_rounds, py, rounds);
+	EXPECT_GT(total_rounds, rounds);
+	if (mounted_x)
+		EXPECT_EQ(0, sfs_umount(x));
+	EXPECT_EQ(0, sfs_umount(y));
+	free(ref);
+}
+
 #define CHURN_MOUNTS	4
 #define CHURN_SECONDS	6
 
@@ -761,8 +848,15 @@ struct churn {
 	pthread_mutex_t lock;	/* protects dirs and mounted */
 	const char *ref;
 	int stop;
-	long reads, errors, mismatches, cycles;
+	/* the readers all count here: atomically (churn_count()) */
+	long reads, errors, mismatches;
+	long cycles;		/* the main thread's */
 };
+
+static void churn_count(long *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 
 static const char *churn_images[CHURN_MOUNTS] = {
 	"share-a", "share-b", "share-a1k", "share-a",
@@ -793,18 +887,18 @@ static void *churn_reader(void *arg)
 		fd = open(path, O_RDONLY);
 		pthread_mutex_unlock(&c->lock);
 		if (fd < 0) {
-			c->errors++;
+			churn_count(&c->errors);
 			continue;
 		}
 		if (how == 0) {
 			if (pread(fd, buf, 65536, off) != 65536 ||
 			    memcmp(buf, c->ref + off, 65536))
-				c->mismatches++;
+				churn_count(&c->mismatches);
 		} else if (how == 1) {
 			char *m = mmap(NULL, BIG_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 
 			if (m == MAP_FAILED || memcmp(m + off, c->ref + off, 65536))
-				c->mismatches++;
+				churn_count(&c->mismatches);
 			if (m != MAP_FAILED)
 				munmap(m, BIG_SIZE);
 		} else {
@@ -815,7 +909,7 @@ static void *churn_reader(void *arg)
 
 				if (n <= 0 || read(p[0], buf, n) != n ||
 				    memcmp(buf, c->ref + off - n, n))
-					c->mismatches++;
+					churn_count(&c->mismatches);
 				close(p[0]);
 				close(p[1]);
 			}
@@ -823,7 +917,7 @@ static void *churn_reader(void *arg)
 		if (rand_r(&seed) % 8 == 0)
 			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		close(fd);
-		c->reads++;
+		churn_count(&c->reads);
 	}
 	return NULL;
 }
