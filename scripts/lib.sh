@@ -50,6 +50,24 @@ sid_chroot_run() {
 	return $rc
 }
 
+# apt-get install inside the unstable chroot, only for packages it lacks:
+# a chroot cached before a script needed them gets them on first use.
+sid_install() {
+	local missing=() p
+	for p in "$@"; do
+		chroot "$SID_ROOT" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]} in the unstable chroot"
+	cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
+	sid_chroot_run env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+		die "apt-get update in the unstable chroot failed"
+	sid_chroot_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" > /dev/null ||
+		die "apt-get install ${missing[*]} in the unstable chroot failed"
+}
+
 # The kernel tags we test, in order; scripts/kernels.sh resolves each one.
 KERNEL_TAGS="6.1 6.12 sid"
 
