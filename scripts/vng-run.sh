@@ -94,7 +94,7 @@ while read -r m; do
 	mkdir -p "$kmods/$(dirname "$m")"
 	cp "$kdir/modules/$m" "$kmods/$m"
 done
-cp "$kdir/modules"/modules.builtin* "$kmods/" 2> /dev/null || true
+cp "$kdir/modules"/modules.{order,builtin*} "$kmods/" 2> /dev/null || true
 depmod -b "$mnt/kernel" "$rel" || die "depmod for the guest's modules failed"
 # QEMU needs the host's devices (/dev/kvm, ptys), vng reads /proc and /sys
 mount --rbind /dev "$SID_ROOT/dev"
