@@ -17,16 +17,16 @@
 # there.  vng shares the root filesystem it runs in (the chroot's) read-only
 # with the guest, so everything the guest needs is bind-mounted under the
 # chroot's /mnt, in a private mount namespace that goes away with the run:
-#   /mnt/kernel   the kernel image and its modules directory, laid out as an
-#                 installed kernel so that vng finds the modules (9p, virtio)
-#                 next to the image, as it does for a kernel in /boot
+#   /mnt/kernel   the kernel image, laid out as an installed kernel with
+#                 the modules vng's own boot needs (9p, virtio) beside it,
+#                 where vng looks for them
 #   /mnt/out      build/TAG: the staged tree and the images disk
 #   /mnt/images   build/images, for the images attached as their own disks
 #   /mnt/vm       scripts/vm, for the guest-side script
 #
 # The guest runs what a scripts/vm-run.sh boot runs: vm-run.sh stages its
 # initramfs tree (SHAREFS_VM_STAGE_ONLY=1), and scripts/vm/vng-init copies
-# that tree into a tmpfs in the guest and runs its /init in a chroot.  The
+# that tree into a tmpfs in the guest and runs its /init with it as root.  The
 # disks are attached as vm-run.sh attaches them (read-only virtio-blk, the
 # serial naming /dev/disk/by-id/NAME).
 #
