@@ -85,8 +85,9 @@ touch "$mnt/kernel/boot/vmlinuz-$rel"
 mount --bind "$(readlink -f "$kdir/vmlinuz")" "$mnt/kernel/boot/vmlinuz-$rel"
 # Only the modules vng's own boot needs (its root over 9p, its virtio
 # ports, its overlays; the suite's come in the staged tree).  With the
-# whole directory, udev's coldplug in the guest loaded 40 more (kvm, ahci,
-# the crypto drivers...): 22 s of a TCG boot, for nothing the suite uses.
+# whole directory, udev's coldplug in the guest loaded 36 more (kvm, ahci,
+# the crypto drivers...) that the suite does not use, and took 22 s of the
+# TCG boot instead of 11.
 kmods=$mnt/kernel/lib/modules/$rel
 python3 "$top/scripts/vm/modlist.py" "$kdir/modules" 9p 9pnet_virtio \
 	virtiofs virtio_pci virtio_mmio virtio_console overlay virtio_blk |
