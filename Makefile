@@ -11,6 +11,7 @@
 #                        builds everything, runs the host tests and the VM
 #                        suite on Debian 12's 6.1 and 6.12 and unstable's
 #                        newest kernel
+#   make check VM=vng    the same with the VM suite booted by virtme-ng
 #   make fuzz            the long image fuzzer run (scripts/fuzz.sh)
 #   make demo            the main job: show page-cache sharing in a VM
 #   make bench           the benchmark suite (Documentation/benchmarks.md)
@@ -20,6 +21,9 @@ KDIR	?= /lib/modules/$(shell uname -r)/build
 PREFIX	?= /usr/local
 DESTDIR	?=
 SELFTESTS_OUT := $(CURDIR)/build/selftests
+# the VM runner of make check: qemu (scripts/vm-run.sh) or vng (virtme-ng,
+# scripts/vng-run.sh); SHAREFS_VM in the environment works too
+VM	?= $(or $(SHAREFS_VM),qemu)
 
 .PHONY: all module tools selftests install install-module install-tools \
 	check check-debug fuzz demo bench deb clean
@@ -50,7 +54,7 @@ deb:
 	scripts/mkdeb.sh
 
 check:
-	scripts/check.sh
+	SHAREFS_VM=$(VM) scripts/check.sh
 
 check-debug:
 	scripts/check-debug.sh

@@ -104,6 +104,10 @@ sid_ensure() {
 	log "installing ${missing[*]} in the unstable chroot"
 	# a run killed mid-install leaves dpkg half done: finish it first
 	sid_chroot_run dpkg --configure -a > /dev/null 2>&1 || true
+	# the lists may be older than the packages a newer tree asks for
+	cp /etc/resolv.conf "$SID_ROOT/etc/resolv.conf" 2>/dev/null || true
+	sid_chroot_run env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+		die "apt-get update in the unstable chroot failed (no network?); run again once the Debian archive is reachable"
 	sid_chroot_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" > "$SID_ROOT/tmp/apt.log" 2>&1 ||
 		{ tail -5 "$SID_ROOT/tmp/apt.log" >&2

@@ -29,6 +29,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
+# SHAREFS_VM=vng: the same suite booted by virtme-ng (scripts/vng-run.sh)
+case ${SHAREFS_VM:-qemu} in
+qemu) ;;
+vng) exec "$top/scripts/vng-run.sh" "$@" ;;
+*) die "SHAREFS_VM=$SHAREFS_VM: use qemu or vng" ;;
+esac
 
 tag=${1:?usage: vm-run.sh TAG [--cmd CMD] [--timeout S]}; shift
 cmd= timeout=${SHAREFS_VM_TIMEOUT:-900}
@@ -139,6 +145,8 @@ for f in "$images"/*.manifest "$images"/*.list; do
 	[ -f "$f" ] && cp "$f" "$stage/images/"
 done
 
+# scripts/vng-run.sh boots the staged tree (and the images disk) itself
+[ -n "${SHAREFS_VM_STAGE_ONLY:-}" ] && exit 0
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out/initramfs.cpio"
 
 # --- boot -----------------------------------------------------------------
