@@ -115,6 +115,13 @@ if [ -f "$out/images.disk" ] && [ -s "$out/initramfs/images/manifest" ]; then
 		done
 	fi
 fi
+# disks of image files (host_test's and the demo's ext4 disks)
+for d in "$images"/*.disk; do
+	[ -f "$d" ] || continue
+	name=$(basename "$d" .disk)
+	qemu_opts+=" -drive file=/mnt/images/$name.disk,if=none,id=f-$name,format=raw,readonly=on"
+	qemu_opts+=" -device virtio-blk-pci,drive=f-$name,serial=$name"
+done
 
 accel=(--disable-kvm)
 if [ "${SHAREFS_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
