@@ -56,6 +56,40 @@ stage_images() {	# dir names...
 	done
 }
 
+# Build image NAME from layer tar TAR with mkfs.sharefs --tar --aufs (one
+# image per OCI layer, whiteouts kept for overlayfs), unless up to date.
+layer_image() {	# name tar
+	local img=$IMAGES/$1.img start
+	if [ -f "$img" ] && [ "$img" -nt "$2" ] && [ "$img" -nt "$top/tools/mkfs.sharefs" ]; then
+		return 0
+	fi
+	step "image $1 (mkfs.sharefs --tar --aufs)"
+	start=$(date +%s%N)
+	"$top/tools/mkfs.sharefs" -q --tar --aufs "$img.tmp" "$2" \
+		> "$DEMO_CACHE/mkfs-$1.log" 2>&1 ||
+		die "mkfs for $1 failed, see $DEMO_CACHE/mkfs-$1.log"
+	mv "$img.tmp" "$img"
+	stepdone "$(( ($(date +%s%N) - start) / 1000000 )) ms, $(( $(stat -c %s "$img") >> 20 )) MiB"
+}
+
+# OCI-style layer tars of the demo (scripts/bench/mklayers.py): base and
+# app, twice (rebuilds r1 and r2), into DEMO_CACHE/layers; made again when
+# a tree or the script is newer.
+demo_layers() {
+	local d=$DEMO_CACHE/layers
+	if [ -f "$d/.ready" ] && [ -z "$(find "$TREES/base/.sharefs-ready" \
+	     "$TREES/python/.sharefs-ready" "$top/scripts/bench/mklayers.py" \
+	     -newer "$d/.ready")" ]; then
+		return 0
+	fi
+	step "OCI layers: base and app, two rebuilds"
+	rm -rf "$d"
+	python3 "$top/scripts/bench/mklayers.py" "$TREES/base" "$TREES/python" "$d" \
+		> "$DEMO_CACHE/layers.log" 2>&1 || die "mklayers failed, see $DEMO_CACHE/layers.log"
+	touch "$d/.ready"
+	stepdone "$(cat "$DEMO_CACHE/layers.log")"
+}
+
 # An ext4 disk image DIR/hostfs.disk holding images NAMES... as files
 # NAME.img: the host filesystem a container host keeps its images on.
 stage_hostfs() {	# dir names...

@@ -49,52 +49,69 @@ DEMO_ROWS = [
 def demo(log, ideal_line, kernel):
     ideal = kv_line(ideal_line)
     mem = {kv['label']: kv for _, kv in parse(log, 'MEM')}
+    proc = {kv['label']: kv for _, kv in parse(log, 'PROC')}
     stat = {kv['label']: kv for _, kv in parse(log, 'STAT')}
-    bad = [kv for k, kv in parse(log) if k in ('MOUNTFAIL', 'EXEC')
-           and kv.get('rc', '1') != '0']
-    missing = [label for label, _ in DEMO_ROWS if label not in mem]
+    bad = [kv for k, kv in parse(log) if k == 'MOUNTFAIL' or
+           (k == 'EXEC' and kv.get('rc') != '0')]
+    missing = [label for label, _ in DEMO_ROWS
+               if label not in mem or label not in proc]
     if missing or bad:
         sys.exit(f'demo: missing {missing} or failed {bad} in {log}; '
                  'see build/bench/vm-6.12/console.log')
     errors = sum(int(mem[label]['errors']) for label, _ in DEMO_ROWS)
     if errors:
         sys.exit(f'demo: {errors} read errors in {log}')
-    i, naive = ideal['ideal'], ideal['naive']
+    n = int(mem['sharefs']['n'])
+    i, naive = ideal['ideal'], n * ideal['naive']
     s = int(mem['sharefs']['cached'])
     print()
-    print(f'Two containers (Debian 12 base, base+python3), each an overlayfs '
-          f'over its image file,')
-    print(f'every file read through the merged view and python3 exec\'d, on '
-          f'Linux {kernel}:')
+    print(f'{n} containers of one image (a base layer and an app layer with '
+          f'python3; the second')
+    print('container\'s layers a rebuild: same files, other timestamps), each '
+          'an overlayfs over its')
+    print('layer files on ext4; every file read through the merged views, then '
+          f'python3 running in each, on Linux {kernel}:')
     print(f'  {int(mem["sharefs"]["files"])} files, '
           f'{mib(int(mem["sharefs"]["bytes"]))} read; '
           f'{ideal["distinct"]} distinct contents')
     print()
-    print(f'  {"":40}{"page cache":>14}{"vs ideal":>10}')
-    rows = [(name, int(mem[label]['cached'])) for label, name in DEMO_ROWS]
-    rows += [('ideal (distinct contents, pages)', i),
-             ('per-file sum of both trees', naive)]
-    for name, v in rows:
-        print(f'  {name:40}{mib(v):>14}{v / i:>9.2f}x')
+    print(f'  {"":40}{"page cache":>12}{"vs ideal":>10}'
+          f'{"python3 Rss":>13}{"Pss":>11}')
+    for label, name in DEMO_ROWS:
+        v, p = int(mem[label]['cached']), proc[label]
+        print(f'  {name:40}{mib(v):>12}{v / i:>9.2f}x'
+              f'{mib(int(p["rss"])):>13}{mib(int(p["pss"])):>11}')
+    for name, v in (('ideal (distinct contents, pages)', i),
+                    (f'per-file sum of the {n} containers', naive)):
+        print(f'  {name:40}{mib(v):>12}{v / i:>9.2f}x')
     print()
     for label, name in DEMO_ROWS[:2]:
         e = int(mem[label]['cached'])
-        print(f'  sharefs saves {mib(e - s)} ({(e - s) / e * 100:.0f}%) '
-              f'against {name}')
-    print(f'  sharefs uses {(s - i) / i * 100:+.1f}% of the ideal')
+        print(f'  sharefs saves {mib(e - s)} ({(e - s) / e * 100:.0f}%) of page '
+              f'cache against {name}')
+    print(f'  sharefs uses {(s - i) / i * 100:+.1f}% of the ideal; the '
+          f'{n} python3 processes\' Pss: erofs '
+          f'{mib(int(proc["erofs-file"]["pss"]))}, sharefs '
+          f'{mib(int(proc["sharefs"]["pss"]))} (their mapped files are shared)')
     st = stat.get('sharefs')
     if st:
+        r = int(st['resident_bytes'])
+        print(f'  file data in sharefs\'s shared cache: {mib(r)} = '
+              f'{r / i:.2f}x the ideal; the other {mib(s - r)} of its page '
+              f'cache are the layer images\'')
+        print('  directories (every driver reads them, each image has its own, '
+              'the ideal counts file contents only)')
         print()
-        print(f'  sharefs counters after the read: {st["shared_inodes"]} shared '
-              f'inodes, {st["members"]} members, shared cache '
-              f'{mib(int(st["resident_bytes"]))}, saved '
+        print(f'  sharefs counters: {st["shared_inodes"]} shared inodes, '
+              f'{st["members"]} members, shared cache {mib(r)}, saved '
               f'{mib(int(st["saved_bytes"]))}')
     print()
     print('  (page cache = /proc/meminfo Cached after minus before, caches '
           'dropped before each phase;')
-    print('   a file-backed or buffered-loop mount caches the image file in '
-          'ext4 as well;')
-    print('   metadata read through loop devices is Buffers: ' +
+    print('   a file-backed mount caches each layer file in ext4 as well; '
+          'directories are page cache')
+    print('   of every driver and not in the ideal; metadata read through '
+          'loop devices is Buffers: ' +
           ', '.join(f'{label} {mib(int(mem[label]["buffers"]))}'
                     for label, _ in DEMO_ROWS) + ')')
     print('  read time, TCG (compare, do not quote): ' +

@@ -91,41 +91,82 @@ host_mount() {	# label how name opts
 	esac || echo "MOUNTFAIL label=$1 how=$2 name=$3"
 }
 
-# One container: overlayfs, lower = the image's mount, upper on tmpfs.
-container_up() {	# label name
-	local o=/tmp/ovl/$1/$2
+# One container NAME: overlayfs over the mounts of its layer images LAYERS
+# ("top:...:base", as overlay's lowerdir), the upper dir on tmpfs.
+container_up() {	# label name layers
+	local o=/tmp/ovl/$1/$2 lower= l
+	for l in $(echo "$3" | tr ':' ' '); do
+		lower="$lower${lower:+:}/mnt/$1/$l"
+	done
 	mkdir -p "$o/upper" "$o/work" "/run/$1/$2"
-	mount -t overlay overlay -o "lowerdir=/mnt/$1/$2,upperdir=$o/upper,workdir=$o/work" \
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$o/upper,workdir=$o/work" \
 		"/run/$1/$2" || echo "MOUNTFAIL label=$1 overlay=$2"
 }
 
-# A process exec'd from a container's merged view: the image's own shell,
-# which runs python3 with a few of its C modules where the image has it.
-container_exec() {	# label name
-	chroot "/run/$1/$2" /bin/sh -c \
-		'if [ -x /usr/bin/python3 ]; then python3 -c "import json, sqlite3, ssl"; else ls / > /dev/null; fi' \
-		> /dev/null 2>&1
+# A real program in a container, staying alive: python3 with a few of its
+# C modules loaded, run from the merged view (the image's own interpreter
+# and libc).  Returns once it says it is ready.
+container_run() {	# label name
+	local f=/tmp/ready.$1.$2 i=0
+	rm -f "$f"
+	chroot "/run/$1/$2" /usr/bin/python3 -c \
+		'import json, sqlite3, ssl, email.parser, http.client, decimal, time
+print("ready", flush=True)
+time.sleep(3600)' > "$f" 2>&1 &
+	echo $! > "$f.pid"
+	while [ "$(cat "$f" 2>/dev/null)" != ready ] && [ $i -lt 600 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if [ "$(cat "$f")" = ready ]; then
+		echo "EXEC label=$1 name=$2 rc=0"
+	else
+		echo "EXEC label=$1 name=$2 rc=1"
+		head -c 300 "$f"
+	fi
 }
 
-# Page cache used by running containers of NAMES... over HOW's mounts:
-# every file read through the merged views, then a process exec'd from each.
-host_phase() {	# label how opts names...
-	local label=$1 how=$2 opts=$3 cb bb n rc
+# Rss and Pss (bytes) of the containers' programs, summed
+proc_mem() {	# label names...
+	local label=$1 n rss=0 pss=0 r p f
+	shift
+	for n in "$@"; do
+		f=/proc/$(cat "/tmp/ready.$label.$n.pid")/smaps_rollup
+		r=$(awk '/^Rss:/ {print $2}' "$f")
+		p=$(awk '/^Pss:/ {print $2}' "$f")
+		rss=$((rss + ${r:-0} * 1024)) pss=$((pss + ${p:-0} * 1024))
+	done
+	echo "PROC label=$label n=$# rss=$rss pss=$pss"
+}
+
+# Page cache used by running containers SPECS ("NAME=top:...:base", the
+# layer images of each) over HOW's mounts of the layer image files: every
+# file read through the merged views, then a program started in each and
+# kept running while the memory is measured.
+host_phase() {	# label how opts specs...
+	local label=$1 how=$2 opts=$3 cb bb spec n l layers= names=
 	shift 3
 	hostfs_mount
+	for spec in "$@"; do
+		names="$names ${spec%%=*}"
+		for l in $(echo "${spec#*=}" | tr ':' ' '); do
+			case " $layers " in *" $l "*) ;; *) layers="$layers $l" ;; esac
+		done
+	done
 	sfbench drop
 	eval "$(sfbench mem)"; cb=$cached; bb=$buffers
-	for n in "$@"; do
-		host_mount "$label" "$how" "$n" "$opts"
-		container_up "$label" "$n"
+	for l in $layers; do
+		host_mount "$label" "$how" "$l" "$opts"
 	done
-	eval "$(sfbench readall /run/"$label"/*)"
-	for n in "$@"; do
-		container_exec "$label" "$n"; rc=$?
-		echo "EXEC label=$label name=$n rc=$rc"
+	for spec in "$@"; do
+		container_up "$label" "${spec%%=*}" "${spec#*=}"
+	done
+	eval "$(sfbench readall $(for n in $names; do echo "/run/$label/$n"; done))"
+	for n in $names; do
+		container_run "$label" "$n"
 	done
 	eval "$(sfbench mem)"
 	echo "MEM label=$label n=$# cached=$((cached - cb)) buffers=$((buffers - bb)) ns=$ns files=$files bytes=$bytes errors=$errors"
+	proc_mem "$label" $names
 	if [ "$how" = sharefs ]; then
 		local k line=
 		for k in shared_inodes members resident_bytes saved_bytes; do
@@ -134,7 +175,11 @@ host_phase() {	# label how opts names...
 		echo "STAT label=$label$line"
 		[ -n "${SHOW_STAT:-}" ] && sharefs-stat
 	fi
-	for n in "$@"; do umount "/run/$label/$n"; done
+	for n in $names; do
+		kill "$(cat "/tmp/ready.$label.$n.pid")" 2>/dev/null
+		wait "$(cat "/tmp/ready.$label.$n.pid")" 2>/dev/null
+		umount "/run/$label/$n"
+	done
 	umount_set "$label"
 }
 
