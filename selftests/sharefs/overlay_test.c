@@ -12,7 +12,12 @@
  *   - a program exec'd from two containers' merged views runs from one page
  *     cache: equal page-frame numbers behind the two processes' text, and
  *     /proc/PID/maps names the merged path;
- *   - copy-up and whiteouts in the upper layer work over sharefs.
+ *   - copy-up and whiteouts in the upper layer work over sharefs;
+ *   - a stack of three sharefs layer images written by mkfs.sharefs --aufs
+ *     (whiteouts, opaque directories) shows the tree of the same three
+ *     layers flattened into one image;
+ *   - a container keeps running, its files and its mappings intact, while
+ *     another container's overlay and image are unmounted under it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kselftest_harness.h"
+#include "manifest.h"
 #include "sfs.h"
 
 #define HOSTFS_DEV	"/dev/disk/by-id/hostfs"
@@ -294,6 +300,80 @@ TEST_F(ovl, copy_up_and_whiteout)
 	EXPECT_NE(0, stat(f, &st));
 	snprintf(f, sizeof(f), "%s/etc/gone", self->la);
 	EXPECT_EQ(0, stat(f, &st));
+}
+
+/* overlayfs over three sharefs --aufs layers == the layers flattened */
+TEST(aufs_layers_stack_like_flattened)
+{
+	struct sfs_mf_opts o = {
+		.fields = MF_TYPE | MF_MODE | MF_UID | MF_GID | MF_SIZE |
+			  MF_MTIME | MF_RDEV | MF_DATA | MF_XATTRS | MF_DTYPE,
+		.max_depth = 32, .max_entries = 10000,
+		.ignore_xattr = { "trusted.fingerprint" },
+	};
+	char l[3][256], flat[256], merged[300], lower[900], buf[8192];
+	struct sfs_mf mo, mf;
+
+	if (getuid() != 0 || !sfs_have_fs("sharefs") || !sfs_have_fs("overlay"))
+		SKIP(return, "needs root, sharefs and overlayfs");
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "aufs-l%d", i + 1);
+		ASSERT_EQ(0, sfs_mount_image(name, "sharefs", "domain=ovl", l[i], sizeof(l[i])));
+	}
+	ASSERT_EQ(0, sfs_mount_image("aufs-flat", "sharefs", "domain=ovl", flat, sizeof(flat)));
+	snprintf(merged, sizeof(merged), "%.200s-stack", l[0]);
+	mkdir(merged, 0755);
+	snprintf(lower, sizeof(lower), "lowerdir=%s:%s:%s", l[2], l[1], l[0]);
+	ASSERT_EQ(0, mount("overlay", merged, "overlay", MS_RDONLY, lower));
+	ASSERT_EQ(0, sfs_mf_build(merged, &o, &mo));
+	ASSERT_EQ(0, sfs_mf_build(flat, &o, &mf));
+	EXPECT_EQ(0, mo.nerrs);
+	EXPECT_LT(3, (long)mf.n);
+	EXPECT_EQ(0, sfs_mf_diff(&mf, &mo, buf, sizeof(buf), 12)) {
+		TH_LOG("overlayfs over the layers vs the flattened image:\n%s", buf);
+	}
+	sfs_mf_free(&mo);
+	sfs_mf_free(&mf);
+	EXPECT_EQ(0, umount(merged));
+	rmdir(merged);
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(0, sfs_umount(l[i]));
+	EXPECT_EQ(0, sfs_umount(flat));
+}
+
+/* one container goes, with its image, while the other runs on */
+TEST_F(ovl, container_outlives_the_other_image)
+{
+	char pb[128], fb[128], fa[128];
+	long pages = 0;
+	pid_t b;
+
+	ASSERT_EQ(0, container_up(self->la, self->ca, NULL));
+	ASSERT_EQ(0, container_up(self->lb, self->cb, NULL));
+	snprintf(fa, sizeof(fa), "%s/bin/busybox", self->ca);
+	snprintf(fb, sizeof(fb), "%s/bin/busybox", self->cb);
+	/* equal files in the two merged views: one set of pages */
+	EXPECT_EQ(sfs_same_pfns(fa, fb, &pages), pages);
+	ASSERT_LT(0, pages);
+	snprintf(pb, sizeof(pb), "%s/bin/busybox", self->cb);
+	b = spawn_sleep(pb);
+	ASSERT_LT(0, b);
+	for (int i = 0; i < 100 && !text_pfn(b, pb); i++)
+		usleep(50000);
+	/* container a and its image go away, a's source member with them */
+	container_down(self->ca);
+	EXPECT_EQ(0, umount(self->la));
+	sfs_drop_caches("3");
+	/* b runs on, and reads its files, whole, through its merged view */
+	EXPECT_EQ(0, kill(b, 0));
+	EXPECT_EQ(sfs_read_all(fb) > 0, 1);
+	snprintf(fb, sizeof(fb), "%s/etc/d/lower", self->cb);
+	EXPECT_EQ(15, sfs_read_all(fb));
+	EXPECT_NE(0ULL, (unsigned long long)text_pfn(b, pb));
+	kill(b, SIGKILL);
+	waitpid(b, NULL, 0);
 }
 
 TEST_HARNESS_MAIN
