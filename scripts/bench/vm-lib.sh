@@ -38,6 +38,17 @@ umount_set() {	# label
 	done
 }
 
+# The global sharefs counters as a STAT line (and sharefs-stat's table
+# when SHOW_STAT is set).
+stat_line() {	# label
+	local k line=
+	for k in shared_inodes members resident_bytes saved_bytes; do
+		line="$line $k=$(cat /sys/fs/sharefs/$k)"
+	done
+	echo "STAT label=$1$line"
+	[ -z "${SHOW_STAT:-}" ] || sharefs-stat
+}
+
 # Page cache used by reading every file of NAMES... with one driver.
 mem_phase() {	# label type opts names...
 	local label=$1 type=$2 opts=$3 cb bb ns files bytes errors
@@ -48,14 +59,7 @@ mem_phase() {	# label type opts names...
 	eval "$(sfbench readall /mnt/"$label"/*)"
 	eval "$(sfbench mem)"
 	echo "MEM label=$label n=$# cached=$((cached - cb)) buffers=$((buffers - bb)) ns=$ns files=$files bytes=$bytes errors=$errors"
-	if [ "$type" = sharefs ]; then
-		local k line=
-		for k in shared_inodes members resident_bytes saved_bytes; do
-			line="$line $k=$(cat /sys/fs/sharefs/$k)"
-		done
-		echo "STAT label=$label$line"
-		[ -n "${SHOW_STAT:-}" ] && sharefs-stat
-	fi
+	[ "$type" = sharefs ] && stat_line "$label"
 	umount_set "$label"
 }
 
@@ -167,14 +171,7 @@ host_phase() {	# label how opts specs...
 	eval "$(sfbench mem)"
 	echo "MEM label=$label n=$# cached=$((cached - cb)) buffers=$((buffers - bb)) ns=$ns files=$files bytes=$bytes errors=$errors"
 	proc_mem "$label" $names
-	if [ "$how" = sharefs ]; then
-		local k line=
-		for k in shared_inodes members resident_bytes saved_bytes; do
-			line="$line $k=$(cat /sys/fs/sharefs/$k)"
-		done
-		echo "STAT label=$label$line"
-		[ -n "${SHOW_STAT:-}" ] && sharefs-stat
-	fi
+	[ "$how" = sharefs ] && stat_line "$label"
 	for n in $names; do
 		kill "$(cat "/tmp/ready.$label.$n.pid")" 2>/dev/null
 		wait "$(cat "/tmp/ready.$label.$n.pid")" 2>/dev/null

@@ -147,18 +147,42 @@ static int hash_fd(int fd, int how, unsigned char md[SHA256_DIGEST_LENGTH])
 	return ret;
 }
 
+static const char *const how_name[] = { "read", "mmap", "splice" };
+
+/* hash the open file by HOW, close it, and count the result */
+static void check_file(struct stress *s, int fd, int how, int f,
+		       const char *path)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int ret = hash_fd(fd, how, md);
+
+	close(fd);
+	pthread_mutex_lock(&s->lock);
+	if (ret) {
+		if (!s->errors++)
+			snprintf(s->first_error, sizeof(s->first_error), "%s %s: %s",
+				 how_name[how], path, strerror(-ret));
+	} else if (memcmp(md, s->ref[f], sizeof(md))) {
+		if (!s->mismatches++ && !s->errors)
+			snprintf(s->first_error, sizeof(s->first_error),
+				 "%s %s: wrong data", how_name[how], path);
+	} else {
+		s->reads[how]++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *reader(void *arg)
 {
 	struct stress *s = arg;
 	unsigned int seed = (unsigned int)(uintptr_t)pthread_self();
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	char path[512];
 
 	while (!s->stop) {
 		int slot = rand_r(&seed) % NSLOTS, how = rand_r(&seed) % 3;
 		/* big.so a tenth of the time: it is 4 MiB */
 		int f = rand_r(&seed) % 10 ? 1 + rand_r(&seed) % (NFILES - 1) : 0;
-		int fd = -1, ret;
+		int fd = -1;
 
 		pthread_mutex_lock(&s->lock);
 		if (s->mounted[slot]) {
@@ -177,25 +201,7 @@ static void *reader(void *arg)
 		if (fd < 0)
 			continue;
 		/* the mount may go away now: the open file keeps it */
-		ret = hash_fd(fd, how, md);
-		close(fd);
-		pthread_mutex_lock(&s->lock);
-		if (ret) {
-			if (!s->errors++)
-				snprintf(s->first_error, sizeof(s->first_error),
-					 "%s %s: %s",
-					 how == 0 ? "read" : how == 1 ? "mmap" :
-					 "splice", path, strerror(-ret));
-		} else if (memcmp(md, s->ref[f], sizeof(md))) {
-			if (!s->mismatches++ && !s->errors)
-				snprintf(s->first_error, sizeof(s->first_error),
-					 "%s %s: wrong data",
-					 how == 0 ? "read" : how == 1 ? "mmap" :
-					 "splice", path);
-		} else {
-			s->reads[how]++;
-		}
-		pthread_mutex_unlock(&s->lock);
+		check_file(s, fd, how, f, path);
 	}
 	return NULL;
 }
@@ -353,11 +359,10 @@ static void *cu_reader(void *arg)
 	struct cu_arg *a = arg;
 	struct stress *s = a->s;
 	unsigned int seed = (unsigned int)(uintptr_t)pthread_self();
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	char path[512];
 
 	while (!s->stop) {
-		int f = rand_r(&seed) % NFILES, how = rand_r(&seed) % 3, fd, ret;
+		int f = rand_r(&seed) % NFILES, how = rand_r(&seed) % 3, fd;
 
 		rel_path(path, sizeof(path), s->dirs[a->slot],
 			 &slot_defs[a->slot], files[f]);
@@ -372,22 +377,7 @@ static void *cu_reader(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}
-		ret = hash_fd(fd, how, md);
-		close(fd);
-		pthread_mutex_lock(&s->lock);
-		if (ret) {
-			if (!s->errors++)
-				snprintf(s->first_error, sizeof(s->first_error),
-					 "read %s: %s", path, strerror(-ret));
-		} else if (memcmp(md, s->ref[f], sizeof(md))) {
-			if (!s->mismatches++)
-				snprintf(s->first_error, sizeof(s->first_error),
-					 "%s %s: wrong data", how == 0 ? "read" :
-					 how == 1 ? "mmap" : "splice", path);
-		} else {
-			s->reads[how]++;
-		}
-		pthread_mutex_unlock(&s->lock);
+		check_file(s, fd, how, f, path);
 	}
 	return NULL;
 }
