@@ -127,6 +127,23 @@ stage_dkms_source() {	# top dir
 	cp "$1"/fs/sharefs/*.[ch] "$2/fs/sharefs/"
 }
 
+# The VM runners' arguments (vm-run.sh, vng-run.sh): TAG [--cmd CMD]
+# [--timeout S].  Sets tag, cmd, timeout, and kdir and rel of the kernel.
+vm_args() {
+	tag=${1:?usage: ${0##*/} TAG [--cmd CMD] [--timeout S]}; shift
+	cmd= timeout=${SHAREFS_VM_TIMEOUT:-900}
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--cmd) cmd=$2; shift 2 ;;
+		--timeout) timeout=$2; shift 2 ;;
+		*) die "unknown argument $1" ;;
+		esac
+	done
+	kdir=$KERNELS_DIR/$tag
+	[ -f "$kdir/release" ] || die "kernel $tag not prepared: run scripts/kernels.sh $tag"
+	rel=$(cat "$kdir/release")
+}
+
 # The kernel tags we test, in order; scripts/kernels.sh resolves each one.
 KERNEL_TAGS="6.1 6.12 sid"
 

@@ -36,19 +36,7 @@ vng) exec "$top/scripts/vng-run.sh" "$@" ;;
 *) die "SHAREFS_VM=$SHAREFS_VM: use qemu or vng" ;;
 esac
 
-tag=${1:?usage: vm-run.sh TAG [--cmd CMD] [--timeout S]}; shift
-cmd= timeout=${SHAREFS_VM_TIMEOUT:-900}
-while [ $# -gt 0 ]; do
-	case $1 in
-	--cmd) cmd=$2; shift 2 ;;
-	--timeout) timeout=$2; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-
-kdir=$KERNELS_DIR/$tag
-[ -f "$kdir/release" ] || die "kernel $tag not prepared: run scripts/kernels.sh $tag"
-rel=$(cat "$kdir/release")
+vm_args "$@"
 # SHAREFS_VM_OUT: where this run's initramfs, disk and logs go, for runs
 # side by side (scripts/fuzz.sh); the module is always build/TAG's
 out=${SHAREFS_VM_OUT:-$top/build/$tag}

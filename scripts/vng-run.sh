@@ -38,20 +38,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-tag=${1:?usage: vng-run.sh TAG [--cmd CMD] [--timeout S]}; shift
-cmd= timeout=${SHAREFS_VM_TIMEOUT:-900}
-args=("$@")
-while [ $# -gt 0 ]; do
-	case $1 in
-	--cmd) cmd=$2; shift 2 ;;
-	--timeout) timeout=$2; shift 2 ;;
-	*) die "unknown argument $1" ;;
-	esac
-done
-
-kdir=$KERNELS_DIR/$tag
-[ -f "$kdir/release" ] || die "kernel $tag not prepared: run scripts/kernels.sh $tag"
-rel=$(cat "$kdir/release")
+vm_args "$@"
+args=("${@:2}")
 out=${SHAREFS_VM_OUT:-$top/build/$tag}
 images=${SHAREFS_IMAGES:-$top/build/images}
 
