@@ -414,6 +414,70 @@ static void forget_subtree(struct tarctx *t, const char *path,
 	}
 }
 
+/*
+ * The entry @pe at @path stops being what it was: a later entry replaces
+ * it, or a whiteout of a later layer deletes it.  The link counts follow.
+ */
+static void drop_old(struct tarctx *t, const char *path, struct pent *pe)
+{
+	struct sharefs_node *old = pe->dir->children[pe->idx].node;
+
+	if (S_ISDIR(old->mode)) {
+		forget_subtree(t, path, old);
+		pe->dir->nlink--;
+	} else {
+		old->nlink--;
+	}
+}
+
+/* @n takes the place of the entry @pe at @path */
+static void replace_entry(struct tarctx *t, const char *path, struct pent *pe,
+			  struct sharefs_node *n)
+{
+	drop_old(t, path, pe);
+	pe->dir->children[pe->idx].node = n;
+	if (S_ISDIR(n->mode)) {
+		n->parent = pe->dir;
+		pe->dir->nlink++;
+	}
+}
+
+/* A node for entry @e at @path (anything but a hard link), its data read. */
+static int new_node(struct tarctx *t, struct archive *a,
+		    struct archive_entry *e, const char *path,
+		    struct sharefs_node **out)
+{
+	struct sharefs_node *n = sharefs_node_new(archive_entry_filetype(e));
+	const char *tg;
+	int err;
+
+	*out = n;
+	set_attrs(n, e);
+	n->path = sharefs_xstrdup(path);
+	n->layer = t->layer;
+	err = read_xattrs(t, n, e, path);
+	if (err)
+		return err;
+	switch (n->mode & S_IFMT) {
+	case S_IFREG:
+		n->size = (uint64_t)archive_entry_size(e);
+		return n->size ? read_file(t, a, e, n, path) : 0;
+	case S_IFLNK:
+		tg = archive_entry_symlink(e);
+		if (!tg) {
+			sharefs_msg("%s: %s: symlink without target", t->src, path);
+			return -EINVAL;
+		}
+		n->mem = (uint8_t *)sharefs_xstrdup(tg);
+		n->size = strlen(tg);
+		return 0;
+	case S_IFDIR: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+		return 0;
+	}
+	sharefs_msg("%s: %s: unknown file type", t->src, path);
+	return -EINVAL;
+}
+
 /* ---- OCI whiteouts (--aufs) ------------------------------------------ */
 
 #define WH_PREFIX	".wh."
@@ -437,16 +501,8 @@ static char *path_join(const char *dir, const char *name)
  * The dentry becomes a hole, compacted after the last layer. */
 static void remove_entry(struct tarctx *t, const char *path, struct pent *pe)
 {
-	struct sharefs_dentry *d = &pe->dir->children[pe->idx];
-	struct sharefs_node *old = d->node;
-
-	if (S_ISDIR(old->mode)) {
-		forget_subtree(t, path, old);
-		pe->dir->nlink--;
-	} else {
-		old->nlink--;
-	}
-	d->node = NULL;
+	drop_old(t, path, pe);
+	pe->dir->children[pe->idx].node = NULL;
 	pe->gone = true;
 }
 
@@ -653,54 +709,12 @@ static int add_entry(struct tarctx *t, struct archive *a,
 		set_attrs(old, e);
 		return read_xattrs(t, old, e, path);
 	} else {
-		n = sharefs_node_new(archive_entry_filetype(e));
-		set_attrs(n, e);
-		n->path = sharefs_xstrdup(path);
-		n->layer = t->layer;
-		err = read_xattrs(t, n, e, path);
+		err = new_node(t, a, e, path, &n);
 		if (err)
 			return err;
-		switch (n->mode & S_IFMT) {
-		case S_IFREG:
-			n->size = (uint64_t)archive_entry_size(e);
-			if (n->size) {
-				err = read_file(t, a, e, n, path);
-				if (err)
-					return err;
-			}
-			break;
-		case S_IFLNK: {
-			const char *tg = archive_entry_symlink(e);
-
-			if (!tg) {
-				sharefs_msg("%s: %s: symlink without target", t->src, path);
-				return -EINVAL;
-			}
-			n->mem = (uint8_t *)sharefs_xstrdup(tg);
-			n->size = strlen(tg);
-			break;
-		}
-		case S_IFDIR: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
-			break;
-		default:
-			sharefs_msg("%s: %s: unknown file type", t->src, path);
-			return -EINVAL;
-		}
 	}
 	if (old) {			/* a later entry replaces the path */
-		struct sharefs_dentry *d = &pe->dir->children[pe->idx];
-
-		if (S_ISDIR(old->mode)) {
-			forget_subtree(t, path, old);
-			pe->dir->nlink--;
-		} else {
-			old->nlink--;
-		}
-		d->node = n;
-		if (S_ISDIR(n->mode)) {
-			n->parent = pe->dir;
-			pe->dir->nlink++;
-		}
+		replace_entry(t, path, pe, n);
 		return 0;
 	}
 	err = sharefs_node_add_child(parent, name, n);
