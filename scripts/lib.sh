@@ -144,6 +144,22 @@ vm_args() {
 	rel=$(cat "$kdir/release")
 }
 
+# After a VM runner's boot (uses tag, cmd, out, top): for --cmd, print the
+# command's output and fail on a bad kernel log or a command that did not
+# finish (its own output is for the caller to judge, the kernel's health is
+# ours); for the suite, count its results (SUMMARY line, exit status).
+vm_results() {
+	if [ -n "$cmd" ]; then
+		sed -n '/@@SHAREFS-BEGIN/,/@@SHAREFS-END/p' "$out/ktap.log" | sed '1d;$d'
+		bad=$(grep -aE "$KERNEL_BAD" "$out/console.log" | head -1 || true)
+		[ -z "$bad" ] || die "$tag: kernel log: $bad (see ${out#$top/}/console.log)"
+		grep -q '@@SHAREFS-END@@' "$out/ktap.log" ||
+			die "$tag: the command did not finish (timeout or crash, see ${out#$top/}/console.log)"
+		return 0
+	fi
+	python3 "$top/scripts/vm/ktap-count.py" "$tag" "$out/ktap.log" "$out/console.log"
+}
+
 # The kernel tags we test, in order; scripts/kernels.sh resolves each one.
 KERNEL_TAGS="6.1 6.12 sid"
 

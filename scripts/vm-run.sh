@@ -179,14 +179,4 @@ rc=0
 boot "$accel" "$timeout" "$out/console.log" "$out/ktap.log" || rc=$?
 [ $rc -eq 124 ] && log "$tag: timed out after ${timeout}s"
 log "$tag: VM ran $(( $(date +%s) - start ))s"
-if [ -n "$cmd" ]; then
-	sed -n '/@@SHAREFS-BEGIN/,/@@SHAREFS-END/p' "$out/ktap.log" | sed '1d;$d'
-	# the command's own output is for the caller to judge; the kernel's
-	# health is ours
-	bad=$(grep -aE "$KERNEL_BAD" "$out/console.log" | head -1 || true)
-	[ -z "$bad" ] || die "$tag: kernel log: $bad (see ${out#$top/}/console.log)"
-	grep -q '@@SHAREFS-END@@' "$out/ktap.log" ||
-		die "$tag: the command did not finish (timeout or crash, see ${out#$top/}/console.log)"
-	exit 0
-fi
-python3 "$top/scripts/vm/ktap-count.py" "$tag" "$out/ktap.log" "$out/console.log"
+vm_results

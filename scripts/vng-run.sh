@@ -137,12 +137,4 @@ timeout -k 10 "$timeout" env TMPDIR=/mnt/tmp HOME=/mnt/tmp \
 	< /dev/null > "$out/ktap.log" 2> "$out/console.log" || rc=$?
 [ $rc -eq 124 ] && log "$tag: timed out after ${timeout}s"
 log "$tag: VM ran $(( $(date +%s) - start ))s"
-if [ -n "$cmd" ]; then
-	sed -n '/@@SHAREFS-BEGIN/,/@@SHAREFS-END/p' "$out/ktap.log" | sed '1d;$d'
-	bad=$(grep -aE "$KERNEL_BAD" "$out/console.log" | head -1 || true)
-	[ -z "$bad" ] || die "$tag: kernel log: $bad (see ${out#$top/}/console.log)"
-	grep -q '@@SHAREFS-END@@' "$out/ktap.log" ||
-		die "$tag: the command did not finish (timeout or crash, see ${out#$top/}/console.log)"
-	exit 0
-fi
-python3 "$top/scripts/vm/ktap-count.py" "$tag" "$out/ktap.log" "$out/console.log"
+vm_results
