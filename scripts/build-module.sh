@@ -59,8 +59,10 @@ sid)
 	root=$SID_ROOT/$sub
 	;;
 esac
-ko=$(find "$root/tree/sharefs/$ver/$rel" -name sharefs.ko 2>/dev/null | head -n 1)
-mklog=$(find "$root/tree/sharefs/$ver" -name make.log 2>/dev/null | head -n 1)
+# a failed build leaves no $rel directory: find fails, and must not end the
+# script (set -e, pipefail) before it has shown the compiler's messages
+ko=$(find "$root/tree/sharefs/$ver/$rel" -name sharefs.ko 2>/dev/null | head -n 1 || true)
+mklog=$(find "$root/tree/sharefs/$ver" -name make.log 2>/dev/null | head -n 1 || true)
 [ -n "$mklog" ] && cp "$mklog" "$out/build.log"
 if [ -z "$ko" ]; then
 	cat "$out/dkms.log" "${mklog:-/dev/null}" >&2

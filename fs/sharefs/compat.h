@@ -15,7 +15,7 @@
 #include <linux/version.h>
 #include <linux/fs.h>
 #include <linux/blkdev.h>
-#include <linux/blk-mq.h>
+#include <linux/bio.h>
 #include <linux/iomap.h>
 #include <linux/posix_acl.h>
 #include <linux/posix_acl_xattr.h>
@@ -125,48 +125,42 @@ static inline void sharefs_set_inode_times(struct inode *inode,
 #endif
 
 /*
- * 6.19 split iomap's buffered read path from its bio backend: the block
- * device entry points became iomap_bio_read_folio()/iomap_bio_readahead().
+ * Folio ranges into bios.  6.1 does not export bio_add_folio(), which is
+ * bio_add_page() on the folio's first page there (a bio vector may span
+ * the pages of a folio); 6.5 added bio_add_folio_nofail() for a bio known
+ * to have room (a new one), which was __bio_add_page() before.
  */
-static inline int sharefs_iomap_read_folio(struct folio *folio,
-					   const struct iomap_ops *ops)
+static inline bool sharefs_bio_add_folio(struct bio *bio, struct folio *folio,
+					 size_t len, size_t off)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-	iomap_bio_read_folio(folio, ops);
-	return 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	return bio_add_folio(bio, folio, len, off);
 #else
-	return iomap_read_folio(folio, ops);
+	return bio_add_page(bio, &folio->page, len, off) > 0;
 #endif
 }
 
-static inline void sharefs_iomap_readahead(struct readahead_control *rac,
-					   const struct iomap_ops *ops)
+static inline void sharefs_bio_add_folio_nofail(struct bio *bio,
+						struct folio *folio,
+						size_t len, size_t off)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-	iomap_bio_readahead(rac, ops);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	bio_add_folio_nofail(bio, folio, len, off);
 #else
-	iomap_readahead(rac, ops);
+	__bio_add_page(bio, &folio->page, len, off);
 #endif
 }
-
 
 /*
- * Wait until every request already issued to @bdev has completed, by
- * freezing and unfreezing its queue.  6.14 made blk_mq_freeze_queue()
- * return the memalloc flags that the unfreeze restores.
+ * 6.6 gave super_operations a ->shutdown that the block layer calls when
+ * the device goes away (a removed disk, a deleted loop or dm device); a
+ * super_operations initializer, empty before.
  */
-static inline void sharefs_bdev_drain(struct block_device *bdev)
-{
-	struct request_queue *q = bdev_get_queue(bdev);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
-	unsigned int memflags = blk_mq_freeze_queue(q);
-
-	blk_mq_unfreeze_queue(q, memflags);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define SHAREFS_SOP_SHUTDOWN	.shutdown = sharefs_share_shutdown,
 #else
-	blk_mq_freeze_queue(q);
-	blk_mq_unfreeze_queue(q);
+#define SHAREFS_SOP_SHUTDOWN
 #endif
-}
 
 /*
  * 6.8 gave the superblock s_uuid_len, set by super_set_uuid(), and the

@@ -7,17 +7,17 @@
  * holds its folio.  Directory and symlink data go through the inode's own
  * page cache, which is filled by the same iomap read path as regular files.
  *
- * File data is described to iomap by sharefs_map_blocks():
+ * File data is mapped by sharefs_map_blocks(), for the read path (read.c)
+ * and for iomap (O_DIRECT, fiemap, SEEK_DATA/SEEK_HOLE):
  *  - FLAT_PLAIN: the data is contiguous from startblk;
  *  - FLAT_INLINE: as FLAT_PLAIN except for the last block, whose bytes
  *    follow the inode and its xattrs in the metadata block (IOMAP_INLINE);
  *  - CHUNK_BASED: a table after the inode gives one block address per chunk,
  *    SHAREFS_NULL_ADDR being a hole (IOMAP_HOLE).
  *
- * Built for page-cache sharing: the address_space_operations never assume
- * that folio->mapping->host is a sharefs inode.  They ask
- * sharefs_data_source() for the inode whose layout and device to read
- * through, and all mapping is "map this file offset through member M".
+ * Built for page-cache sharing: all mapping is "map this file offset through
+ * inode M", and the page cache being filled may belong to another inode (a
+ * shared inode, share.c).
  */
 #include <linux/fiemap.h>
 #include <linux/uio.h>
@@ -139,19 +139,6 @@ void sharefs_warn_compressed(struct super_block *sb)
 {
 	if (!test_and_set_bit(SHAREFS_SBF_WARNED_COMPR, &SHAREFS_SB(sb)->flags))
 		sharefs_warn(sb, "compressed inodes are not supported");
-}
-
-/*
- * The inode whose layout and device back the page cache of @host: @host
- * itself, or for a shared inode the member that the read call under way
- * picked at its start (share.c: the same one for every extent of the
- * call).  NULL when a shared inode had no member left.
- */
-struct inode *sharefs_data_source(struct inode *host)
-{
-	if (sharefs_is_shared_inode(host))
-		return sharefs_share_source(host);
-	return host;
 }
 
 static int sharefs_map_flat(struct inode *inode, loff_t pos,
@@ -298,21 +285,22 @@ int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map)
 	}
 }
 
-static int sharefs_iomap_begin(struct inode *host, loff_t pos, loff_t length,
+/*
+ * iomap works on a file's own blocks only (O_DIRECT, fiemap, SEEK_DATA and
+ * SEEK_HOLE): @inode is the file itself, never a shared inode.
+ */
+static int sharefs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 			       unsigned int flags, struct iomap *iomap,
 			       struct iomap *srcmap)
 {
-	struct inode *inode = sharefs_data_source(host);
+	struct super_block *sb = inode->i_sb;
 	struct sharefs_buf buf = SHAREFS_BUF_INIT;
-	struct super_block *sb;
 	struct sharefs_map map;
 	void *ptr;
 	int err;
 
-	/* every image holding this content is gone: nothing to read from */
-	if (!inode)
+	if (test_bit(SHAREFS_SBF_SHUTDOWN, &SHAREFS_SB(sb)->flags))
 		return -EIO;
-	sb = inode->i_sb;
 	iomap->flags = 0;
 	iomap->private = NULL;
 	iomap->bdev = sb->s_bdev;
@@ -367,25 +355,6 @@ static int sharefs_iomap_end(struct inode *inode, loff_t pos, loff_t length,
 const struct iomap_ops sharefs_iomap_ops = {
 	.iomap_begin	= sharefs_iomap_begin,
 	.iomap_end	= sharefs_iomap_end,
-};
-
-static int sharefs_read_folio(struct file *file, struct folio *folio)
-{
-	return sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
-}
-
-static void sharefs_readahead(struct readahead_control *rac)
-{
-	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
-}
-
-const struct address_space_operations sharefs_aops = {
-	.read_folio		= sharefs_read_folio,
-	.readahead		= sharefs_readahead,
-	.release_folio		= iomap_release_folio,
-	.invalidate_folio	= iomap_invalidate_folio,
-	.is_partially_uptodate	= iomap_is_partially_uptodate,
-	.direct_IO		= noop_direct_IO,
 };
 
 int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,

@@ -16,6 +16,7 @@
 #include <linux/xattr.h>
 #include <linux/kobject.h>
 #include <linux/completion.h>
+#include <linux/percpu-refcount.h>
 #include "compat.h"
 #include "sharefs_fs.h"
 
@@ -47,6 +48,8 @@ enum {
 	SHAREFS_SBF_WARNED_FPSIZE,	/* fingerprint size mismatch logged */
 	SHAREFS_SBF_WARNED_FPBAD,	/* malformed fingerprint logged */
 	SHAREFS_SBF_WARNED_FPREAD,	/* unreadable fingerprint logged */
+	SHAREFS_SBF_WARNED_READERR,	/* a member's failed read logged */
+	SHAREFS_SBF_SHUTDOWN,		/* device gone: reads fail, no sharing */
 };
 
 struct sharefs_sb_info {
@@ -79,7 +82,14 @@ struct sharefs_sb_info {
 	spinlock_t share_lock;		/* protects share_members */
 	struct list_head share_members;	/* sharefs_inode.sb_link */
 	atomic_long_t share_mismatches;	/* fingerprints with a wrong size */
-	bool share_ever;		/* had members: drain reads at umount */
+	bool share_ever;		/* had members: unlink them at umount */
+	/*
+	 * Reads of shared inodes through this superblock's members: the
+	 * read calls and their bios in flight.  The pinning rule is at the
+	 * top of share.c; kill_sb kills it and waits for pin_drained.
+	 */
+	struct percpu_ref pin;
+	struct completion pin_drained;
 
 	/* sysfs (sysfs.c) */
 	struct super_block *sb;
@@ -107,8 +117,6 @@ struct sharefs_inode {
 	struct list_head sb_link;	/* in sbi->share_members */
 	bool share_linked;		/* on share->members */
 	bool share_decided;		/* first open done: i_mapping is final */
-	bool share_free_later;		/* left on its own: free after SRCU */
-	struct rcu_head share_rcu;	/* for that deferred free */
 	struct inode vfs_inode;
 };
 
@@ -213,10 +221,20 @@ void *sharefs_read_meta(struct super_block *sb, struct sharefs_buf *buf,
 			u64 pos, unsigned int len);
 int sharefs_copy_meta(struct super_block *sb, u64 pos, void *dst, size_t len);
 int sharefs_copy_data(struct inode *inode, loff_t pos, void *dst, size_t len);
-struct inode *sharefs_data_source(struct inode *host);
 int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map);
 int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 		   u64 start, u64 len);
+
+/* read.c: where a read call reads from */
+struct sharefs_rsrc {
+	struct inode *inode;		/* its layout, device and size */
+	struct sharefs_sb_info *pin;	/* its superblock, pinned (shared) */
+};
+
+void sharefs_read_ahead(const struct sharefs_rsrc *src,
+			struct readahead_control *rac);
+int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
+			    struct folio *folio);
 
 /* inode.c */
 extern const struct inode_operations sharefs_generic_iops;
@@ -253,10 +271,9 @@ struct sharefs_shared {
 	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
 	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
 	u8 blkbits;			/* the members' block size */
-	spinlock_t lock;		/* protects members, nr_members, readers */
-	struct list_head members;	/* sharefs_inode.share_link, RCU */
+	spinlock_t lock;		/* protects members, nr_members */
+	struct list_head members;	/* sharefs_inode.share_link */
 	unsigned int nr_members;
-	struct list_head readers;	/* read calls under way (share.c) */
 	struct list_head all;		/* on the list of all shared inodes */
 };
 
@@ -270,14 +287,14 @@ struct sharefs_share_stats {
 
 int sharefs_share_init(void);
 void sharefs_share_exit(void);
-void sharefs_share_init_sbi(struct sharefs_sb_info *sbi);
+int sharefs_share_init_sbi(struct sharefs_sb_info *sbi);
+void sharefs_share_exit_sbi(struct sharefs_sb_info *sbi);
+void sharefs_share_shutdown(struct super_block *sb);
 void sharefs_share_fill_super(struct super_block *sb);
 void sharefs_share_kill_sb(struct super_block *sb);
 void sharefs_share_detach(struct inode *inode);
 int sharefs_share_join(struct inode *inode, struct file *file);
-bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free);
 bool sharefs_is_shared_inode(const struct inode *inode);
-struct inode *sharefs_share_source(struct inode *shared);
 void sharefs_share_stats_global(struct sharefs_share_stats *st);
 void sharefs_share_stats_sb(struct super_block *sb,
 			    struct sharefs_share_stats *st);

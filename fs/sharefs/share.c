@@ -14,42 +14,44 @@
  * describe its own layout.
  *
  * The shared inode has no blocks of its own.  When its page cache needs
- * data, sharefs_shared_aops picks any live member and maps the file range
- * through that member's layout and device (data.c's iomap path, through
- * sharefs_data_source()).  Members come and go as inodes are evicted and
- * images unmounted, so the pick is protected by SRCU:
+ * data, sharefs_shared_aops picks a live member, its *source*, and reads
+ * the range through that member's layout and device (read.c).  Members
+ * come and go as inodes are evicted and images unmounted:
  *
- *   PINNING RULE.  A member may be used as a data source only inside a
- *   sharefs_share_srcu read section, and only if it was found on its shared
- *   inode's member list inside that section.  A member is unlinked from
- *   that list (under shared->lock), and an SRCU grace period passes before
- *   its memory is freed or its superblock torn down.  At umount all
- *   members of the superblock are unlinked first, and one synchronize_srcu()
- *   covers them and any member that left earlier (sharefs_share_kill_sb()).
- *   A lone eviction (reclaim, drop_caches) does not wait: its inode is
- *   freed by call_srcu() (sharefs_share_free_later()).  Readers therefore
- *   never see a freed member, eviction never blocks on readers, umount
- *   never waits on another mount's readers beyond one grace period, and it
- *   leaves no inode references behind.  Bios outlive the read section, so
- *   umount also drains the reads already issued to its device before the
- *   device is closed.
+ *   PINNING RULE.  A read call picks its source under shared->lock, among
+ *   the members on the list, and takes two references there: one on the
+ *   member inode (igrab(), which fails once its eviction has begun) and
+ *   one on its superblock's pin (sbi->pin, a percpu_ref that fails once
+ *   kill_sb has begun).  The call holds both until it returns.  Each bio
+ *   it submits takes one more pin of the superblock, dropped when the bio
+ *   completes (read.c).  kill_sb first takes all the superblock's members
+ *   off their lists, under each shared->lock, so that no pick can find
+ *   them any more; then it kills the pin and waits for it to drain: for
+ *   the read calls under way through its members and every bio they
+ *   issued.  It waits for nothing else, so a hung device holds up its own
+ *   umount and nobody else's, and a bio-based device stack (dm-verity,
+ *   dm-crypt, md) is drained as surely as a request queue.  A lone
+ *   eviction (reclaim, drop_caches) cannot meet a read call using the
+ *   member: the call's inode reference keeps it from being evicted.
  *
- *   ONE SOURCE PER CALL.  Each read_folio or readahead call picks its member
- *   once, at its start, and reads every extent of the call through it, even
- *   if the member leaves meanwhile (the rule above keeps it and its
- *   superblock alive until the call's read section ends).  iomap appends an
- *   extent to the bio under way whenever its first sector follows the bio's
- *   last one, and never compares block devices: a member on another device
- *   taking over mid-call could extend a bio of the first device with its
- *   own sector numbers, and read another file's blocks into the shared
- *   cache.  iomap_begin has no per-call argument to carry the pick, so the
- *   call registers it on the shared inode (sharefs_read_pin, keyed by the
- *   task, under shared->lock).
+ *   ONE SOURCE PER CALL.  Each read_folio or readahead call picks its
+ *   source once and reads every extent of the call through it.  Bios of
+ *   one call only grow while sectors follow on, and never across devices;
+ *   another member's sector numbers must never extend a bio of this one.
  *
- * Read sections allocate memory (bios, folios, metadata pages) and may
- * enter reclaim, which may evict members: that is safe because eviction
- * never waits for a grace period.  Only kill_sb does, and reclaim never
- * blocks on a superblock being torn down (it only trylocks s_umount).
+ *   FAILING MEMBERS.  readahead reads through one source and leaves what
+ *   failed !uptodate.  read_folio (every reader that needs a folio ends
+ *   there) waits for its read, and on failure takes the source off the
+ *   list, logs it once per mount, and tries the next member: a member on a
+ *   failing device or a corrupt image costs one failed read, not the
+ *   content, as long as a healthy member exists.  When the block layer
+ *   reports the device dead (->shutdown, 6.6 on), all its members leave
+ *   at once.
+ *
+ * Read calls allocate memory (bios, folios, metadata pages) and may enter
+ * reclaim, which may evict members: that is safe because eviction never
+ * waits for a read call (it only takes shared->lock, briefly), and reclaim
+ * never blocks on a superblock being torn down (it trylocks s_umount).
  *
  * Lifetime.  Each member holds a reference on its shared inode; open files
  * and mappings pin their member, so they pin the shared inode too.  After
@@ -71,17 +73,10 @@
 #include <linux/backing-dev.h>
 #include <linux/mount.h>
 #include <linux/fs_context.h>
-#include <linux/srcu.h>
 #include <linux/xxhash.h>
 #include "internal.h"
 
 #define SHAREFS_PSEUDO_MAGIC	0x53484653	/* "SHFS" */
-
-/*
- * Data source rule for shared inodes, see the top of this file.  The member
- * lists (sharefs_shared.members) are RCU lists read under this SRCU.
- */
-static struct srcu_struct sharefs_share_srcu;
 
 static struct vfsmount *sharefs_pseudo_mnt;
 static struct kmem_cache *sharefs_shared_cachep;
@@ -95,11 +90,6 @@ static inline struct sharefs_shared *SHAREFS_SHARED(struct inode *inode)
 	return container_of(inode, struct sharefs_shared, vfs_inode);
 }
 
-bool sharefs_is_shared_inode(const struct inode *inode)
-{
-	return sharefs_pseudo_mnt && inode->i_sb == sharefs_pseudo_mnt->mnt_sb;
-}
-
 /* ---- the pseudo filesystem ------------------------------------------- */
 
 static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
@@ -111,7 +101,6 @@ static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
 		return NULL;
 	spin_lock_init(&sh->lock);
 	INIT_LIST_HEAD(&sh->members);
-	INIT_LIST_HEAD(&sh->readers);
 	INIT_LIST_HEAD(&sh->all);
 	sh->nr_members = 0;
 	return &sh->vfs_inode;
@@ -200,91 +189,119 @@ static struct file_system_type sharefs_pseudo_fs_type = {
 
 /* ---- the shared inodes' read path -------------------------------------- */
 
-/* The data source of one read call; see "one source per call" above. */
-struct sharefs_read_pin {
-	struct list_head link;		/* on sharefs_shared.readers */
-	struct task_struct *task;	/* the task making the call */
-	struct inode *source;		/* its member, or NULL: none left */
-};
+/* Tries of one read_folio: each failed try takes its member off. */
+#define SHAREFS_READ_TRIES	16
 
 /*
- * Start a read call on @sh: enter the read section, pick a live member
- * (the first one on the list, found inside the section) and register it
- * for the task.  Returns the SRCU index for sharefs_read_unpin().
+ * Pick the source of a read call on @sh: the first member on the list
+ * whose superblock is alive and whose inode is not being evicted.  False
+ * when there is none.  See the pinning rule above.
  */
-static int sharefs_read_pin(struct sharefs_shared *sh,
-			    struct sharefs_read_pin *pin)
+static bool sharefs_share_pick(struct sharefs_shared *sh,
+			       struct sharefs_rsrc *src)
 {
-	int idx = srcu_read_lock(&sharefs_share_srcu);
 	struct sharefs_inode *si;
-
-	pin->task = current;
-	spin_lock(&sh->lock);
-	si = list_first_entry_or_null(&sh->members, struct sharefs_inode,
-				      share_link);
-	pin->source = si ? &si->vfs_inode : NULL;
-	list_add(&pin->link, &sh->readers);
-	spin_unlock(&sh->lock);
-	return idx;
-}
-
-static void sharefs_read_unpin(struct sharefs_shared *sh,
-			       struct sharefs_read_pin *pin, int idx)
-{
-	spin_lock(&sh->lock);
-	list_del(&pin->link);
-	spin_unlock(&sh->lock);
-	srcu_read_unlock(&sharefs_share_srcu, idx);
-}
-
-/*
- * The member that the current read call on @shared picked (iomap_begin,
- * inside the call), or NULL when no member was left at its start.
- */
-struct inode *sharefs_share_source(struct inode *shared)
-{
-	struct sharefs_shared *sh = SHAREFS_SHARED(shared);
-	struct sharefs_read_pin *pin;
-	struct inode *source = NULL;
+	struct sharefs_sb_info *sbi;
 
 	spin_lock(&sh->lock);
-	list_for_each_entry(pin, &sh->readers, link) {
-		if (pin->task == current) {
-			source = pin->source;
-			break;
+	list_for_each_entry(si, &sh->members, share_link) {
+		sbi = SHAREFS_SB(si->vfs_inode.i_sb);
+		if (test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags) ||
+		    !percpu_ref_tryget_live(&sbi->pin))
+			continue;
+		if (!igrab(&si->vfs_inode)) {
+			percpu_ref_put(&sbi->pin);
+			continue;
 		}
+		src->inode = &si->vfs_inode;
+		src->pin = sbi;
+		spin_unlock(&sh->lock);
+		return true;
 	}
 	spin_unlock(&sh->lock);
-	return source;
+	return false;
 }
 
+static void sharefs_share_unpick(struct sharefs_rsrc *src)
+{
+	iput(src->inode);
+	percpu_ref_put(&src->pin->pin);
+}
+
+/* Take @si off its shared inode's member list; true if it was on it. */
+static bool sharefs_share_unlink(struct sharefs_inode *si)
+{
+	struct sharefs_shared *sh = si->share;
+	bool linked;
+
+	spin_lock(&sh->lock);
+	linked = si->share_linked;
+	if (linked) {
+		list_del(&si->share_link);
+		si->share_linked = false;
+		sh->nr_members--;
+	}
+	spin_unlock(&sh->lock);
+	return linked;
+}
+
+/*
+ * Reading through @src failed with @err: take the member off, so that the
+ * content is read through the others from now on.  Not for a lack of
+ * memory, which says nothing about the member.
+ */
+static void sharefs_share_fail(const struct sharefs_rsrc *src, int err)
+{
+	struct sharefs_inode *si = SHAREFS_I(src->inode);
+	struct super_block *sb = src->inode->i_sb;
+
+	if (err == -ENOMEM || !sharefs_share_unlink(si))
+		return;
+	if (!test_and_set_bit(SHAREFS_SBF_WARNED_READERR, &src->pin->flags))
+		sharefs_warn(sb, "nid %llu: read error %d; other images serve its content from now on",
+			     si->nid, err);
+}
+
+/*
+ * Read @folio through one member after the other until one gives it:
+ * every reader of a shared folio that readahead did not fill ends here.
+ * EIO when no member is left.
+ */
 static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 {
 	struct sharefs_shared *sh = SHAREFS_SHARED(folio->mapping->host);
-	struct sharefs_read_pin pin;
-	int idx = sharefs_read_pin(sh, &pin);
-	int ret = sharefs_iomap_read_folio(folio, &sharefs_iomap_ops);
+	struct sharefs_rsrc src;
+	int tries, err = -EIO;
 
-	sharefs_read_unpin(sh, &pin, idx);
-	return ret;
+	for (tries = 0; tries < SHAREFS_READ_TRIES; tries++) {
+		if (!sharefs_share_pick(sh, &src))
+			break;
+		err = sharefs_read_folio_sync(&src, folio);
+		if (err)
+			sharefs_share_fail(&src, err);
+		sharefs_share_unpick(&src);
+		if (!err || err == -ENOMEM)
+			break;
+	}
+	folio_unlock(folio);
+	return err;
 }
 
+/* Readahead through one member; what fails is left to read_folio. */
 static void sharefs_shared_readahead(struct readahead_control *rac)
 {
 	struct sharefs_shared *sh = SHAREFS_SHARED(rac->mapping->host);
-	struct sharefs_read_pin pin;
-	int idx = sharefs_read_pin(sh, &pin);
+	struct sharefs_rsrc src;
 
-	sharefs_iomap_readahead(rac, &sharefs_iomap_ops);
-	sharefs_read_unpin(sh, &pin, idx);
+	if (!sharefs_share_pick(sh, &src))
+		return;
+	sharefs_read_ahead(&src, rac);
+	sharefs_share_unpick(&src);
 }
 
 static const struct address_space_operations sharefs_shared_aops = {
 	.read_folio		= sharefs_shared_read_folio,
 	.readahead		= sharefs_shared_readahead,
-	.release_folio		= iomap_release_folio,
-	.invalidate_folio	= iomap_invalidate_folio,
-	.is_partially_uptodate	= iomap_is_partially_uptodate,
 };
 
 /* ---- finding a member's shared inode ------------------------------------ */
@@ -489,12 +506,28 @@ static void sharefs_share_adopt_ra(struct super_block *pseudo,
 		WRITE_ONCE(to->ra_pages, from->ra_pages);
 }
 
-/* At sb_info allocation, so that kill_sb works on a half-built mount. */
-void sharefs_share_init_sbi(struct sharefs_sb_info *sbi)
+static void sharefs_pin_release(struct percpu_ref *ref)
+{
+	complete(&container_of(ref, struct sharefs_sb_info, pin)->pin_drained);
+}
+
+/*
+ * At sb_info allocation, before the superblock points at it, so that
+ * kill_sb works on a half-built mount.
+ */
+int sharefs_share_init_sbi(struct sharefs_sb_info *sbi)
 {
 	spin_lock_init(&sbi->share_lock);
 	INIT_LIST_HEAD(&sbi->share_members);
 	atomic_long_set(&sbi->share_mismatches, 0);
+	init_completion(&sbi->pin_drained);
+	return percpu_ref_init(&sbi->pin, sharefs_pin_release, 0, GFP_KERNEL);
+}
+
+/* After kill_sb drained the pin (sharefs_share_kill_sb()). */
+void sharefs_share_exit_sbi(struct sharefs_sb_info *sbi)
+{
+	percpu_ref_exit(&sbi->pin);
 }
 
 /* Make @inode a member of its shared inode if it has a fingerprint. */
@@ -507,7 +540,8 @@ static int sharefs_share_attach(struct inode *inode)
 	struct inode *shared;
 
 	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
-	    sharefs_layout_is_compressed(si->datalayout))
+	    sharefs_layout_is_compressed(si->datalayout) ||
+	    test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags))
 		return 0;
 	if (sharefs_read_fingerprint(inode, digest))
 		return 0;	/* no usable fingerprint: a private page cache */
@@ -525,33 +559,16 @@ static int sharefs_share_attach(struct inode *inode)
 	 */
 	WRITE_ONCE(inode->i_mapping, shared->i_mapping);
 	spin_lock(&sh->lock);
-	list_add_tail_rcu(&si->share_link, &sh->members);
+	list_add_tail(&si->share_link, &sh->members);
 	si->share_linked = true;
 	sh->nr_members++;
 	spin_unlock(&sh->lock);
 	spin_lock(&sbi->share_lock);
 	list_add_tail(&si->sb_link, &sbi->share_members);
 	spin_unlock(&sbi->share_lock);
-	/* this device may now carry other mounts' reads: drain it at umount */
+	/* other mounts may now read through this one: unlink at umount */
 	WRITE_ONCE(sbi->share_ever, true);
 	return 0;
-}
-
-/* Take @si off its shared inode's member list; true if it was on it. */
-static bool sharefs_share_unlink(struct sharefs_inode *si)
-{
-	struct sharefs_shared *sh = si->share;
-	bool linked;
-
-	spin_lock(&sh->lock);
-	linked = si->share_linked;
-	if (linked) {
-		list_del_rcu(&si->share_link);
-		si->share_linked = false;
-		sh->nr_members--;
-	}
-	spin_unlock(&sh->lock);
-	return linked;
 }
 
 /* A member is being evicted: leave the group, drop the shared inode. */
@@ -564,32 +581,17 @@ void sharefs_share_detach(struct inode *inode)
 	if (!sh)
 		return;
 	/*
-	 * Unlinked already if its superblock is going away (kill_sb waited
-	 * for the readers).  Otherwise a reader may still be using this
-	 * member as its data source: free its memory after a grace period.
-	 * Nothing else of the member goes before that: the reader needs its
-	 * layout fields and superblock, not its own mapping or pages.
+	 * No read call uses it as its source: a call holds an inode
+	 * reference, and this inode is being evicted.  Unlinked already if
+	 * its superblock is going away or its reads failed.
 	 */
-	if (sharefs_share_unlink(si))
-		si->share_free_later = true;
+	sharefs_share_unlink(si);
 	spin_lock(&sbi->share_lock);
 	list_del(&si->sb_link);
 	spin_unlock(&sbi->share_lock);
 	inode->i_mapping = &inode->i_data;
 	si->share = NULL;
 	iput(&sh->vfs_inode);
-}
-
-/*
- * ->free_inode of a member, in RCU callback context: true if it left its
- * shared inode on its own, and @free will run after an SRCU grace period.
- */
-bool sharefs_share_free_later(struct sharefs_inode *si, rcu_callback_t free)
-{
-	if (!si->share_free_later)
-		return false;
-	call_srcu(&sharefs_share_srcu, &si->share_rcu, free);
-	return true;
 }
 
 /*
@@ -626,34 +628,56 @@ int sharefs_share_join(struct inode *inode, struct file *file)
 	return err;
 }
 
-/*
- * The superblock is going away: take all its members off their shared
- * inodes at once, so that a single grace period covers them, before
- * eviction tears the inodes down.  Other mounts' readers move on to other
- * members (or fail with EIO if none is left; but then no file of theirs
- * references that content any more).
- *
- * Then wait for the reads already issued through this superblock's device.
- * A filesystem normally gets that for free: eviction waits for its inodes'
- * locked folios.  Shared folios belong to the shared inodes, so nothing
- * would wait for them, and the device may be closed right after us; a loop
- * device, for one, takes its last close to mean that no I/O is left and
- * tears its backing file down.
- */
-void sharefs_share_kill_sb(struct super_block *sb)
+/* Take all members of @sbi off their shared inodes. */
+static void sharefs_share_leave_all(struct sharefs_sb_info *sbi)
 {
-	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
 	struct sharefs_inode *si;
 
-	if (!sbi || !sbi->share_ever)
-		return;
 	spin_lock(&sbi->share_lock);
 	list_for_each_entry(si, &sbi->share_members, sb_link)
 		sharefs_share_unlink(si);
 	spin_unlock(&sbi->share_lock);
-	/* also for members evicted earlier, whose readers did not wait */
-	synchronize_srcu(&sharefs_share_srcu);
-	sharefs_bdev_drain(sb->s_bdev);
+}
+
+/*
+ * The superblock is going away.  Its members leave their shared inodes
+ * before eviction tears them down; other mounts' readers move on to other
+ * members (or get EIO if none is left; but then no file of theirs
+ * references that content any more).
+ *
+ * Then wait for the read calls through its members and for their bios
+ * (the pinning rule above).  A filesystem normally gets the latter for
+ * free: eviction waits for its inodes' locked folios.  Shared folios
+ * belong to the shared inodes, so nothing would wait for them, and the
+ * device may be closed right after us; a loop device, for one, takes its
+ * last close to mean that no I/O is left and tears its backing file down.
+ */
+void sharefs_share_kill_sb(struct super_block *sb)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+
+	if (!sbi)
+		return;
+	if (sbi->share_ever)
+		sharefs_share_leave_all(sbi);
+	percpu_ref_kill(&sbi->pin);
+	wait_for_completion(&sbi->pin_drained);
+}
+
+/*
+ * The device is gone (->shutdown, from 6.6): reads of this mount fail with
+ * EIO from now on, as on other filesystems, and its members stop serving
+ * other mounts at once, rather than one failed read per content.  On
+ * older kernels the failed reads do it (sharefs_share_fail()).
+ */
+void sharefs_share_shutdown(struct super_block *sb)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+
+	if (test_and_set_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags))
+		return;
+	sharefs_share_leave_all(sbi);
+	sharefs_warn(sb, "device is gone: reads fail, other images serve the shared content");
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -724,17 +748,12 @@ int __init sharefs_share_init(void)
 {
 	int err;
 
-	err = init_srcu_struct(&sharefs_share_srcu);
-	if (err)
-		return err;
 	sharefs_shared_cachep = kmem_cache_create("sharefs_shared",
 			sizeof(struct sharefs_shared), 0,
 			SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
 			sharefs_shared_init_once);
-	if (!sharefs_shared_cachep) {
-		err = -ENOMEM;
-		goto err_cache;
-	}
+	if (!sharefs_shared_cachep)
+		return -ENOMEM;
 	sharefs_pseudo_mnt = kern_mount(&sharefs_pseudo_fs_type);
 	if (IS_ERR(sharefs_pseudo_mnt)) {
 		err = PTR_ERR(sharefs_pseudo_mnt);
@@ -745,8 +764,6 @@ int __init sharefs_share_init(void)
 
 err_mount:
 	kmem_cache_destroy(sharefs_shared_cachep);
-err_cache:
-	cleanup_srcu_struct(&sharefs_share_srcu);
 	return err;
 }
 
@@ -755,12 +772,7 @@ void sharefs_share_exit(void)
 {
 	kern_unmount(sharefs_pseudo_mnt);
 	sharefs_pseudo_mnt = NULL;
-	/*
-	 * free_inode runs after an RCU grace period, and a member's may hand
-	 * it on to SRCU: wait for both before the caches go.
-	 */
+	/* free_inode runs after an RCU grace period: wait before the cache goes */
 	rcu_barrier();
-	srcu_barrier(&sharefs_share_srcu);
 	kmem_cache_destroy(sharefs_shared_cachep);
-	cleanup_srcu_struct(&sharefs_share_srcu);
 }

@@ -210,19 +210,9 @@ static struct inode *sharefs_alloc_inode(struct super_block *sb)
 	return &si->vfs_inode;
 }
 
-static void sharefs_free_inode_rcu(struct rcu_head *head)
-{
-	kmem_cache_free(sharefs_inode_cachep,
-			container_of(head, struct sharefs_inode, share_rcu));
-}
-
 static void sharefs_free_inode(struct inode *inode)
 {
-	struct sharefs_inode *si = SHAREFS_I(inode);
-
-	/* a member may still be another mount's data source (share.c) */
-	if (!sharefs_share_free_later(si, sharefs_free_inode_rcu))
-		kmem_cache_free(sharefs_inode_cachep, si);
+	kmem_cache_free(sharefs_inode_cachep, SHAREFS_I(inode));
 }
 
 /*
@@ -271,6 +261,7 @@ static const struct super_operations sharefs_sops = {
 	.evict_inode	= sharefs_evict_inode,
 	.statfs		= sharefs_statfs,
 	.show_options	= sharefs_show_options,
+	SHAREFS_SOP_SHUTDOWN
 };
 
 static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
@@ -283,9 +274,13 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
 	if (!sbi)
 		return -ENOMEM;
+	err = sharefs_share_init_sbi(sbi);
+	if (err) {
+		kfree(sbi);
+		return err;
+	}
 	sb->s_fs_info = sbi;		/* freed by kill_sb, even on failure */
 	ctx->filled = true;
-	sharefs_share_init_sbi(sbi);
 	sbi->domain = ctx->domain;
 	ctx->domain = NULL;
 	sbi->noshare = ctx->noshare;
@@ -474,11 +469,15 @@ static void sharefs_kill_sb(struct super_block *sb)
 
 	/* counters first: they walk this superblock's members */
 	sharefs_sysfs_unregister(sb);
-	/* members leave their shared inodes before eviction, in one go */
+	/*
+	 * Members leave their shared inodes before eviction, and the reads
+	 * through them are drained before the device is closed.
+	 */
 	sharefs_share_kill_sb(sb);
 	kill_block_super(sb);
 	if (!sbi)
 		return;
+	sharefs_share_exit_sbi(sbi);
 	sharefs_xattr_prefixes_exit(sbi);
 	kfree(sbi->domain);
 	kfree(sbi);

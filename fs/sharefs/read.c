@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * read.c - the buffered read path: sharefs builds, submits and completes
+ * its own bios.
+ *
+ * iomap's buffered read path, which sharefs used before, allocates and
+ * completes its bios out of the filesystem's sight (until 6.19, which has a
+ * submit hook, and that is newer than two of our three kernels).  The shared
+ * page cache needs its bios in sight (share.c):
+ *  - every bio of a shared read pins the superblock it reads from, so that
+ *    umount waits for exactly its own reads to complete, rather than
+ *    freezing the device's queue (which on a partition stops the whole
+ *    disk, and on a bio-based stack such as dm-verity waits only for the
+ *    submitters, not for the completions);
+ *  - a read that fails through one member is tried again through another
+ *    before the reader sees an error.
+ * iomap stays for O_DIRECT, fiemap and SEEK_DATA/SEEK_HOLE, which work on a
+ * file's own blocks.
+ *
+ * A folio is filled piece by piece, a piece being the part of the folio
+ * that one extent of sharefs_map_blocks() covers.  Holes and bytes past EOF
+ * are zeroed and inline tails copied at once; mapped pieces go into bios, a
+ * bio growing while each piece continues the previous one on the device.
+ * The bytes of EOF's block past EOF are read with the block, then zeroed.
+ *
+ * Two ways to complete:
+ *  - readahead is asynchronous: bio completion marks the folios uptodate
+ *    and unlocks them.  A folio whose mapped bytes are one piece needs no
+ *    state.  A folio with several pieces, or whose bio had to go out before
+ *    the folio was built, gets a sharefs_rfolio as folio->private, which
+ *    counts its bytes in flight plus one while it is being built.  Nothing
+ *    else sees folio->private: it is attached and detached under the folio
+ *    lock, which release and invalidation also need.
+ *  - read_folio is synchronous: it waits for its bios before it unlocks,
+ *    so that a failed read of a shared folio can be tried again through
+ *    another member.  A readahead folio that failed is just left !uptodate;
+ *    whoever needs it comes back through read_folio.
+ */
+#include <linux/bio.h>
+#include "internal.h"
+
+/* A folio whose mapped bytes went into more than one bio, while read. */
+struct sharefs_rfolio {
+	atomic_t pending;	/* bytes in flight, + 1 while being built */
+	int err;		/* the first error, or 0 */
+};
+
+/* A synchronous read call: its bios in flight and their first error. */
+struct sharefs_rwait {
+	atomic_t bios;		/* + 1 until the call has submitted them all */
+	int err;
+	struct completion done;
+};
+
+/* One read_folio or readahead call. */
+struct sharefs_rcall {
+	const struct sharefs_rsrc *src;
+	struct bio *bio;	/* being filled, not submitted yet */
+	sector_t next;		/* the sector that would continue it */
+	blk_opf_t opf;
+	gfp_t gfp;
+	struct sharefs_rwait *wait;	/* synchronous calls only */
+	/* asynchronous calls: the folio being built */
+	struct folio *folio;
+	unsigned int pieces;	/* its mapped pieces so far */
+	size_t unsent;		/* its bytes in @bio, not counted in an rfolio */
+	unsigned long pages;	/* pages of the call not built yet */
+};
+
+/* Zero what lies past EOF in the block that EOF is in. */
+static void sharefs_zero_eof(struct folio *folio)
+{
+	loff_t isize = i_size_read(folio->mapping->host);
+	loff_t pos = folio_pos(folio);
+
+	if (isize > pos && isize < pos + (loff_t)folio_size(folio))
+		folio_zero_segment(folio, isize - pos, folio_size(folio));
+}
+
+/* Every piece of @folio is in: make it uptodate unless one failed. */
+static void sharefs_folio_done(struct folio *folio, int err)
+{
+	kfree(folio_detach_private(folio));
+	if (!err) {
+		sharefs_zero_eof(folio);
+		folio_mark_uptodate(folio);
+	}
+	folio_unlock(folio);
+}
+
+/* @len bytes of @folio arrived (or failed with @err): softirq context. */
+static void sharefs_piece_done(struct folio *folio, size_t len, int err)
+{
+	struct sharefs_rfolio *rf = folio_get_private(folio);
+
+	if (!rf) {			/* its only piece */
+		sharefs_folio_done(folio, err);
+		return;
+	}
+	if (err)
+		cmpxchg(&rf->err, 0, err);
+	if (atomic_sub_and_test(len, &rf->pending))
+		sharefs_folio_done(folio, READ_ONCE(rf->err));
+}
+
+static void sharefs_read_end_io(struct bio *bio)
+{
+	struct sharefs_sb_info *pin = bio->bi_private;
+	int err = blk_status_to_errno(bio->bi_status);
+	struct folio_iter fi;
+
+	bio_for_each_folio_all(fi, bio)
+		sharefs_piece_done(fi.folio, fi.length, err);
+	bio_put(bio);
+	/* last: the superblock's umount may close the device right after */
+	if (pin)
+		percpu_ref_put(&pin->pin);
+}
+
+static void sharefs_read_end_io_sync(struct bio *bio)
+{
+	struct sharefs_rwait *wait = bio->bi_private;
+
+	if (bio->bi_status)
+		cmpxchg(&wait->err, 0, blk_status_to_errno(bio->bi_status));
+	bio_put(bio);
+	if (atomic_dec_and_test(&wait->bios))
+		complete(&wait->done);
+}
+
+/*
+ * The state of the folio being built, attached now if it has none.  What
+ * it already has in the unsubmitted bio is counted now.
+ */
+static struct sharefs_rfolio *sharefs_rfolio(struct sharefs_rcall *c)
+{
+	struct sharefs_rfolio *rf = folio_get_private(c->folio);
+
+	if (rf)
+		return rf;
+	/* a few bytes, as iomap's per-folio state: not worth failing a read */
+	rf = kmalloc(sizeof(*rf), GFP_NOFS | __GFP_NOFAIL);
+	atomic_set(&rf->pending, 1 + c->unsent);
+	rf->err = 0;
+	c->unsent = 0;
+	folio_attach_private(c->folio, rf);
+	return rf;
+}
+
+static void sharefs_submit(struct sharefs_rcall *c)
+{
+	struct bio *bio = c->bio;
+
+	if (!bio)
+		return;
+	c->bio = NULL;
+	if (c->wait) {
+		atomic_inc(&c->wait->bios);
+		bio->bi_end_io = sharefs_read_end_io_sync;
+		bio->bi_private = c->wait;
+	} else {
+		/* the folio being built is not done when this bio is */
+		if (c->folio && c->unsent)
+			sharefs_rfolio(c);
+		/* see the pinning rule in share.c */
+		if (c->src->pin)
+			percpu_ref_get(&c->src->pin->pin);
+		bio->bi_end_io = sharefs_read_end_io;
+		bio->bi_private = c->src->pin;
+	}
+	submit_bio(bio);
+}
+
+static void sharefs_new_bio(struct sharefs_rcall *c, sector_t sector)
+{
+	struct block_device *bdev = c->src->inode->i_sb->s_bdev;
+	unsigned int vecs = bio_max_segs(max(c->pages, 1UL));
+
+	/* with direct reclaim allowed, bio_alloc() waits rather than fails */
+	c->bio = bio_alloc(bdev, vecs, c->opf, c->gfp);
+	c->bio->bi_iter.bi_sector = sector;
+}
+
+/* Read @len bytes at device byte @pa into @folio at @off. */
+static void sharefs_add_piece(struct sharefs_rcall *c, struct folio *folio,
+			      size_t off, size_t len, u64 pa)
+{
+	sector_t sector = pa >> SECTOR_SHIFT;
+	struct sharefs_rfolio *rf = NULL;
+
+	/* a second piece: the folio ends when its last piece does */
+	if (!c->wait && c->pieces)
+		rf = sharefs_rfolio(c);
+	if (c->bio && (sector != c->next ||
+		       !sharefs_bio_add_folio(c->bio, folio, len, off)))
+		sharefs_submit(c);
+	if (!c->bio) {
+		sharefs_new_bio(c, sector);
+		sharefs_bio_add_folio_nofail(c->bio, folio, len, off);
+	}
+	c->next = sector + (len >> SECTOR_SHIFT);
+	c->pieces++;
+	if (rf)
+		atomic_add(len, &rf->pending);
+	else if (!c->wait)
+		c->unsent += len;
+}
+
+/* Copy an inline tail from the metadata block it is packed in. */
+static int sharefs_copy_tail(struct super_block *sb, u64 pa,
+			     struct folio *folio, size_t off, size_t len)
+{
+	struct sharefs_buf buf = SHAREFS_BUF_INIT;
+	void *src = sharefs_read_meta(sb, &buf, pa, len);
+	void *dst;
+
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	/* a tail is shorter than a block and starts on one: in one page */
+	dst = kmap_local_folio(folio, off);
+	memcpy(dst, src, len);
+	kunmap_local(dst);
+	sharefs_put_buf(&buf);
+	return 0;
+}
+
+/* Fill @folio through the call's source; mapped pieces go into bios. */
+static int sharefs_build_folio(struct sharefs_rcall *c, struct folio *folio)
+{
+	struct inode *inode = c->src->inode;
+	struct super_block *sb = inode->i_sb;
+	loff_t isize = i_size_read(inode);
+	loff_t start = folio_pos(folio), pos = start;
+	loff_t end = start + folio_size(folio);
+	struct sharefs_map map;
+	size_t len;
+	int err;
+
+	if (test_bit(SHAREFS_SBF_SHUTDOWN, &SHAREFS_SB(sb)->flags))
+		return -EIO;
+	while (pos < end) {
+		if (pos >= isize) {
+			folio_zero_segment(folio, pos - start, end - start);
+			break;
+		}
+		err = sharefs_map_blocks(inode, pos, &map);
+		if (err)
+			return err;
+		/* an extent that does not hold @pos would never end the loop */
+		if (map.la > pos || map.la + map.llen <= pos)
+			return -EFSCORRUPTED;
+		len = min_t(u64, end, map.la + map.llen) - pos;
+		switch (map.type) {
+		case SHAREFS_MAP_HOLE:
+			folio_zero_range(folio, pos - start, len);
+			break;
+		case SHAREFS_MAP_INLINE:
+			err = sharefs_copy_tail(sb, map.pa + (pos - map.la),
+						folio, pos - start, len);
+			if (err)
+				return err;
+			break;
+		case SHAREFS_MAP_MAPPED:
+			sharefs_add_piece(c, folio, pos - start, len,
+					  map.pa + (pos - map.la));
+			break;
+		}
+		pos += len;
+	}
+	return 0;
+}
+
+/* The folio being built is done (or failed with @err) on our side. */
+static void sharefs_folio_built(struct sharefs_rcall *c, int err)
+{
+	struct folio *folio = c->folio;
+	struct sharefs_rfolio *rf;
+
+	if (err || folio_get_private(folio)) {
+		rf = sharefs_rfolio(c);
+		if (err)
+			cmpxchg(&rf->err, 0, err);
+		if (atomic_dec_and_test(&rf->pending))
+			sharefs_folio_done(folio, READ_ONCE(rf->err));
+	} else if (!c->pieces) {
+		sharefs_folio_done(folio, 0);	/* nothing in flight */
+	}
+	/* else its one piece is in c->bio, whose completion ends it */
+	c->folio = NULL;
+	c->pieces = 0;
+	c->unsent = 0;
+}
+
+/*
+ * Read the folios of @rac through @src, asynchronously.  A folio that
+ * cannot be read is unlocked !uptodate: read_folio tries it again.
+ */
+void sharefs_read_ahead(const struct sharefs_rsrc *src,
+			struct readahead_control *rac)
+{
+	struct sharefs_rcall c = {
+		.src = src,
+		.opf = REQ_OP_READ | REQ_RAHEAD,
+		.gfp = mapping_gfp_constraint(rac->mapping, GFP_KERNEL),
+	};
+	struct folio *folio;
+
+	while ((folio = readahead_folio(rac))) {
+		c.pages = readahead_count(rac) + folio_nr_pages(folio);
+		c.folio = folio;
+		sharefs_folio_built(&c, sharefs_build_folio(&c, folio));
+	}
+	sharefs_submit(&c);
+}
+
+/*
+ * Read @folio through @src and wait for it: 0 and the folio uptodate, or
+ * an error.  The folio stays locked either way: the caller may try again.
+ */
+int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
+			    struct folio *folio)
+{
+	struct sharefs_rwait wait = { .bios = ATOMIC_INIT(1) };
+	struct sharefs_rcall c = {
+		.src = src,
+		.opf = REQ_OP_READ,
+		.gfp = mapping_gfp_constraint(folio->mapping, GFP_KERNEL),
+		.wait = &wait,
+		.pages = folio_nr_pages(folio),
+	};
+	int err;
+
+	init_completion(&wait.done);
+	err = sharefs_build_folio(&c, folio);
+	sharefs_submit(&c);
+	if (!atomic_dec_and_test(&wait.bios))
+		wait_for_completion_io(&wait.done);
+	if (!err)
+		err = wait.err;
+	if (err)
+		return err;
+	sharefs_zero_eof(folio);
+	folio_mark_uptodate(folio);
+	return 0;
+}
+
+/* ---- the address_space_operations of a file's own page cache ---------- */
+
+static int sharefs_read_folio(struct file *file, struct folio *folio)
+{
+	struct sharefs_rsrc src = { .inode = folio->mapping->host };
+	int err = sharefs_read_folio_sync(&src, folio);
+
+	folio_unlock(folio);
+	return err;
+}
+
+static void sharefs_readahead(struct readahead_control *rac)
+{
+	struct sharefs_rsrc src = { .inode = rac->mapping->host };
+
+	sharefs_read_ahead(&src, rac);
+}
+
+/*
+ * A file's own page cache: directories, symlinks, and regular files that
+ * do not share (no fingerprint, noshare).  Eviction waits for its locked
+ * folios, so its reads need no pin.  direct_IO: O_DIRECT opens are
+ * checked against it on older kernels; the reads go to read_iter.
+ */
+const struct address_space_operations sharefs_aops = {
+	.read_folio		= sharefs_read_folio,
+	.readahead		= sharefs_readahead,
+	.direct_IO		= noop_direct_IO,
+};
