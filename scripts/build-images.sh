@@ -263,6 +263,45 @@ hostfs() {
 }
 hostfs
 
+# --- failing and stacked devices (fail_test.c) --------------------------------
+# share-a under dm-verity: its hash tree as a disk of its own, and the
+# verity parameters (data blocks, root hash, salt) as a side file.  A fixed
+# salt keeps the images reproducible.
+verity() {
+	local log=$trees/verity.log
+	rm -f "$out/share-a-hash.disk"
+	veritysetup format --no-superblock --salt=5348415245465321 \
+		"$out/share-a.img" "$out/share-a-hash.disk" > "$log" ||
+		die "veritysetup format of share-a failed"
+	awk -F: '/^Data blocks/ { b = $2 } /^Root hash/ { r = $2 } /^Salt/ { s = $2 }
+		END { gsub(/[ \t]/, "", b); gsub(/[ \t]/, "", r); gsub(/[ \t]/, "", s)
+		      print b, r, s }' "$log" > "$out/share-a.verity"
+	[ "$(wc -w < "$out/share-a.verity")" = 3 ] || die "no verity parameters in $log"
+}
+verity
+# A disk with an MBR partition table: share-a in partition 1, share-e19 in
+# partition 2 (sharefs on a partition, and dm-linear over one).
+python3 - "$out/parts.disk" "$out/share-a.img" "$out/share-e19.img" <<'PY' ||
+import struct, sys
+disk, images = sys.argv[1], sys.argv[2:]
+entries, lba, data = b'', 2048, []
+for img in images:
+    body = open(img, 'rb').read()
+    sectors = (len(body) + 511) // 512
+    # type 0x83, not bootable; CHS fields unused (0xfe/0xff: "use LBA")
+    entries += struct.pack('<B3sB3sII', 0, b'\xfe\xff\xff', 0x83,
+                           b'\xfe\xff\xff', lba, sectors)
+    data.append((lba, body))
+    lba += (sectors + 2047) // 2048 * 2048
+with open(disk, 'wb') as f:
+    f.truncate(lba * 512)
+    f.write(bytes(446) + entries.ljust(64, b'\0') + b'\x55\xaa')
+    for start, body in data:
+        f.seek(start * 512)
+        f.write(body)
+PY
+	die "cannot write the partitioned disk"
+
 # --- OCI layers with whiteouts (mkfs --aufs) ---------------------------------
 # Three layer tars (scripts/mklayers.py).  One layer: mkfs.sharefs --aufs
 # must write the tree mkfs.erofs 1.9 --aufs writes.  All three, flattened by

@@ -40,7 +40,7 @@ fi
 
 # --- the configuration --------------------------------------------------------
 # ext4, overlayfs and memory cgroups for the container-host tests; device
-# mapper (error, flakey, verity) and MBR partitions for the failing-device
+# mapper (error, delay, flakey, verity) and MBR partitions for the failing-device
 # and drain tests.
 src=$work/src
 cd "$src"
@@ -59,7 +59,7 @@ enable="64BIT SMP PRINTK PRINTK_TIME BUG TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	MISC_FILESYSTEMS EROFS_FS EROFS_FS_XATTR EROFS_FS_POSIX_ACL FS_POSIX_ACL
 	CRYPTO CRYPTO_CRC32C LIBCRC32C XXHASH KALLSYMS
 	EXT4_FS OVERLAY_FS CGROUPS MEMCG PARTITION_ADVANCED MSDOS_PARTITION
-	MD BLK_DEV_DM DM_FLAKEY DM_VERITY CRYPTO_SHA256
+	MD BLK_DEV_DM DM_DELAY DM_FLAKEY DM_VERITY CRYPTO_SHA256
 	DEBUG_KERNEL DEBUG_INFO_NONE KASAN KASAN_GENERIC KASAN_INLINE
 	PROVE_LOCKING DEBUG_VM DEBUG_KMEMLEAK DEBUG_LIST DEBUG_ATOMIC_SLEEP
 	SLUB SLUB_DEBUG STACKTRACE"

@@ -8,6 +8,7 @@
 #   dwarves       pahole: 6.12's headers ship a vmlinux, so kbuild makes BTF
 #   dkms          the module is built the way hosts build it (dkms.conf)
 #   e2fsprogs     mkfs.ext4 -d: the host filesystem disk of host_test
+#   cryptsetup-bin  veritysetup: the dm-verity hash tree of fail_test
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] ||
@@ -15,4 +16,4 @@ set -euo pipefail
 host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \
-	libarchive-dev libssl-dev dwarves dkms e2fsprogs
+	libarchive-dev libssl-dev dwarves dkms e2fsprogs cryptsetup-bin

@@ -71,6 +71,7 @@ fi
 # kernels: load the generic and the SSE4.2 version before anything else.
 python3 "$top/scripts/vm/modlist.py" "$kdir/modules" \
 	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs ext4 overlay \
+	dm_mod dm_delay dm_verity \
 	--deps-of "$ko" |
 while read -r m; do
 	name=$(basename "$m"); name=${name%%.ko*}
@@ -129,7 +130,7 @@ for d in "$images"/*.disk; do
 done
 
 # small side files of the images: manifests and lists (diff_test)
-for f in "$images"/*.manifest "$images"/*.list; do
+for f in "$images"/*.manifest "$images"/*.list "$images"/*.verity; do
 	[ -f "$f" ] && cp "$f" "$stage/images/"
 done
 

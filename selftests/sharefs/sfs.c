@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dm-ioctl.h>
 #include <linux/loop.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -75,6 +77,12 @@ int sfs_loop_attach_fd(int fd, unsigned long long off,
 	close(ctl);
 	/* the open fd keeps an autoclear device alive until it is mounted */
 	return ret ? ret : lfd;
+}
+
+int sfs_image_extent(const char *name, unsigned long long *off,
+		     unsigned long long *size)
+{
+	return manifest_lookup(name, off, size);
 }
 
 int sfs_loop_attach(const char *name, char *dev, size_t len)
@@ -400,4 +408,123 @@ long sfs_same_pfns(const char *p1, const char *p2, long *pages)
 	munmap((void *)m1, st.st_size);
 	munmap((void *)m2, st.st_size);
 	return same;
+}
+
+/* ---- device mapper, through its ioctls (no dmsetup in the VM) ---------- */
+
+#define DM_BUF_SIZE	16384
+
+/* One dm ioctl on device @name; @table: "START LEN TYPE PARAMS" or NULL. */
+static int dm_call(unsigned long cmd, const char *name, const char *table,
+		   unsigned int flags, struct dm_ioctl *out)
+{
+	static char buf[DM_BUF_SIZE] __attribute__((aligned(8)));
+	struct dm_ioctl *io = (struct dm_ioctl *)buf;
+	struct dm_target_spec *spec = (struct dm_target_spec *)(io + 1);
+	unsigned long long start, len;
+	char type[DM_MAX_TYPE_NAME];
+	int ctl, n = 0, ret;
+
+	memset(buf, 0, sizeof(buf));
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = sizeof(buf);
+	io->data_start = sizeof(*io);
+	io->flags = flags;
+	snprintf(io->name, sizeof(io->name), "%s", name);
+	if (table) {
+		if (sscanf(table, "%llu %llu %31s %n", &start, &len, type, &n) < 3 ||
+		    !n)
+			return -EINVAL;
+		spec->sector_start = start;
+		spec->length = len;
+		snprintf(spec->target_type, sizeof(spec->target_type), "%s", type);
+		snprintf((char *)(spec + 1), sizeof(buf) - sizeof(*io) -
+			 sizeof(*spec), "%s", table + n);
+		io->target_count = 1;
+	}
+	ctl = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	ret = ioctl(ctl, cmd, io) ? -errno : 0;
+	close(ctl);
+	if (!ret && out)
+		*out = *io;
+	return ret;
+}
+
+int sfs_dm_create(const char *name, const char *table, char *dev, size_t len)
+{
+	struct dm_ioctl io;
+	unsigned int minor, major;
+	int ret;
+
+	ret = dm_call(DM_DEV_CREATE, name, NULL, 0, &io);
+	if (ret)
+		return ret;
+	/* the kernel encodes dev as huge_encode_dev() does */
+	major = (io.dev >> 8) & 0xfff;
+	minor = (io.dev & 0xff) | ((io.dev >> 12) & 0xfff00);
+	ret = sfs_dm_load(name, table);
+	if (ret) {
+		sfs_dm_remove(name);
+		return ret;
+	}
+	/* our own node: devtmpfs names it dm-N, but not before the table */
+	snprintf(dev, len, "/dev/sfs-%s", name);
+	unlink(dev);
+	if (mknod(dev, S_IFBLK | 0600, makedev(major, minor))) {
+		ret = -errno;
+		sfs_dm_remove(name);
+		return ret;
+	}
+	return 0;
+}
+
+int sfs_dm_load(const char *name, const char *table)
+{
+	int ret = dm_call(DM_TABLE_LOAD, name, table, DM_READONLY_FLAG, NULL);
+
+	/* resume swaps the loaded table in (suspending the old one first) */
+	return ret ? ret : dm_call(DM_DEV_SUSPEND, name, NULL, 0, NULL);
+}
+
+int sfs_dm_remove(const char *name)
+{
+	char dev[80];
+
+	snprintf(dev, sizeof(dev), "/dev/sfs-%s", name);
+	unlink(dev);
+	return dm_call(DM_DEV_REMOVE, name, NULL, 0, NULL);
+}
+
+long sfs_dev_reads(const char *dev)
+{
+	char path[128];
+	struct stat st;
+	long reads;
+	FILE *f;
+
+	if (stat(dev, &st) || !S_ISBLK(st.st_mode))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat",
+		 major(st.st_rdev), minor(st.st_rdev));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &reads) != 1)
+		reads = -1;
+	fclose(f);
+	return reads;
+}
+
+int sfs_dev_numbers(const char *path, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(buf, len, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
 }

@@ -27,6 +27,24 @@ int sfs_loop_attach_fd(int fd, unsigned long long off,
 		       unsigned long long size, const char *name,
 		       char *dev, size_t len);
 int sfs_loop_detach(const char *dev);
+/* Where image NAME lies on SFS_IMAGES_DISK: 0 or -errno. */
+int sfs_image_extent(const char *name, unsigned long long *off,
+		     unsigned long long *size);
+
+/*
+ * Device mapper, read-only tables of one target ("START LEN TYPE PARAMS",
+ * in 512-byte sectors, devices as MAJ:MIN).  sfs_dm_create() makes device
+ * NAME and its node /dev/sfs-NAME (written to dev); sfs_dm_load() swaps a
+ * new table in under a live device; all return 0 or -errno.
+ */
+int sfs_dm_create(const char *name, const char *table, char *dev, size_t len);
+int sfs_dm_load(const char *name, const char *table);
+int sfs_dm_remove(const char *name);
+/* Reads completed on block device @dev (the first field of its sysfs
+ * stat), or -1. */
+long sfs_dev_reads(const char *dev);
+/* "MAJ:MIN" of block device @path into buf: 0 or -errno. */
+int sfs_dev_numbers(const char *path, char *buf, size_t len);
 
 /* Mount image NAME (via a loop device) on a new directory under /mnt.
  * Returns 0 or -errno; the loop device autoclears on umount. */
