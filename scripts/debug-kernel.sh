@@ -40,8 +40,8 @@ fi
 
 # --- the configuration --------------------------------------------------------
 # ext4, overlayfs and memory cgroups for the container-host tests; device
-# mapper (error, delay, flakey, verity) and MBR partitions for the failing-device
-# and drain tests.
+# mapper (error, delay, flakey, verity), MBR partitions and a scsi_debug disk
+# to remove for the failing-device and drain tests.
 src=$work/src
 cd "$src"
 make -s tinyconfig
@@ -60,6 +60,7 @@ enable="64BIT SMP PRINTK PRINTK_TIME BUG TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	CRYPTO CRYPTO_CRC32C LIBCRC32C XXHASH KALLSYMS
 	EXT4_FS OVERLAY_FS CGROUPS MEMCG PARTITION_ADVANCED MSDOS_PARTITION
 	MD BLK_DEV_DM DM_DELAY DM_FLAKEY DM_VERITY CRYPTO_SHA256
+	SCSI SCSI_LOWLEVEL BLK_DEV_SD SCSI_DEBUG
 	DEBUG_KERNEL DEBUG_INFO_NONE KASAN KASAN_GENERIC KASAN_INLINE
 	PROVE_LOCKING DEBUG_VM DEBUG_KMEMLEAK DEBUG_LIST DEBUG_ATOMIC_SLEEP
 	SLUB SLUB_DEBUG STACKTRACE"

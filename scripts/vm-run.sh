@@ -71,7 +71,7 @@ fi
 # kernels: load the generic and the SSE4.2 version before anything else.
 python3 "$top/scripts/vm/modlist.py" "$kdir/modules" \
 	crc32c_generic crc32c-intel virtio_pci virtio_blk loop erofs ext4 overlay \
-	dm_mod dm_delay dm_verity \
+	dm_mod dm_delay dm_verity sd_mod scsi_debug \
 	--deps-of "$ko" |
 while read -r m; do
 	name=$(basename "$m"); name=${name%%.ko*}

@@ -65,18 +65,44 @@ void sharefs_put_buf(struct sharefs_buf *buf)
  * Map @len bytes of metadata at image byte @pos.  The caller promises that
  * they do not cross a block boundary; the image bounds are checked here.
  */
+/*
+ * Metadata [@pos, +@len) must lie inside the image, and the image inside
+ * the device: -EFSCORRUPTED, or -EIO when the device has shrunk under the
+ * mount.  That is what a removed disk does on 6.1, where no ->shutdown
+ * tells us: its capacity drops to 0, and the block device's page cache
+ * then reads as zeroes, without an error.
+ */
+static int sharefs_check_meta(struct super_block *sb, u64 pos, u64 len)
+{
+	u64 size = SHAREFS_SB(sb)->size;
+
+	/* pos + len <= size, without overflow */
+	if (len > size || pos > size - len) {
+		sharefs_err(sb, "metadata [%llu, +%llu) out of image (%llu bytes)",
+			    pos, len, size);
+		return -EFSCORRUPTED;
+	}
+	if (pos + len > bdev_nr_bytes(sb->s_bdev)) {
+		sharefs_err(sb, "metadata [%llu, +%llu) past the end of the device (%llu bytes): device gone?",
+			    pos, len, bdev_nr_bytes(sb->s_bdev));
+		return -EIO;
+	}
+	return 0;
+}
+
 void *sharefs_read_meta(struct super_block *sb, struct sharefs_buf *buf,
 			u64 pos, unsigned int len)
 {
-	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+	int err;
 
-	/* metadata lies inside the image: pos + len <= size, no overflow */
-	if (len > sbi->size || pos > sbi->size - len ||
-	    sharefs_blkoff(sb, pos) + len > sb->s_blocksize) {
-		sharefs_err(sb, "metadata [%llu, +%u) out of image (%llu bytes)",
-			    pos, len, sbi->size);
+	if (sharefs_blkoff(sb, pos) + len > sb->s_blocksize) {
+		sharefs_err(sb, "metadata [%llu, +%u) crosses a block boundary",
+			    pos, len);
 		return ERR_PTR(-EFSCORRUPTED);
 	}
+	err = sharefs_check_meta(sb, pos, len);
+	if (err)
+		return ERR_PTR(err);
 	if (!buf->mapping)
 		buf->mapping = sharefs_bdev_mapping(sb->s_bdev);
 	return sharefs_bread(buf, pos);
@@ -109,14 +135,10 @@ static int sharefs_copy_mapping(struct address_space *mapping, u64 pos,
 /* Copy @len bytes of metadata at image byte @pos; may cross blocks. */
 int sharefs_copy_meta(struct super_block *sb, u64 pos, void *dst, size_t len)
 {
-	u64 size = SHAREFS_SB(sb)->size;
+	int err = sharefs_check_meta(sb, pos, len);
 
-	/* metadata lies inside the image: pos + len <= size, no overflow */
-	if (len > size || pos > size - len) {
-		sharefs_err(sb, "metadata [%llu, +%zu) out of image (%llu bytes)",
-			    pos, len, size);
-		return -EFSCORRUPTED;
-	}
+	if (err)
+		return err;
 	return sharefs_copy_mapping(sharefs_bdev_mapping(sb->s_bdev), pos,
 				    dst, len);
 }

@@ -11,7 +11,9 @@
  * through.  The oracle for every byte is share-e19 mounted noshare: its
  * own page cache, read from its own device.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -437,6 +439,106 @@ TEST_F(stack, partitions)
 	ASSERT_EQ(0, mount_dev(p1, "a", self->a, sizeof(self->a)));
 	self->have_a = 1;
 	EXPECT_EQ(0, check_all(self->a, self->oracle));
+}
+
+/* The scsi_debug disk (loaded at boot, 8 MiB of RAM), or -ENODEV. */
+static int scsi_debug_disk(char *dev, size_t len)
+{
+	char model[64], path[PATH_MAX];
+	int ret = -ENODEV;
+	glob_t g;
+
+	if (glob("/sys/block/sd*", 0, NULL, &g))
+		return ret;
+	for (size_t i = 0; i < g.gl_pathc && ret; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/device/model", g.gl_pathv[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(model, sizeof(model), f) &&
+		    !strncmp(model, "scsi_debug", 10)) {
+			snprintf(dev, len, "/dev/%s", strrchr(g.gl_pathv[i], '/') + 1);
+			ret = 0;
+		}
+		fclose(f);
+	}
+	globfree(&g);
+	return ret;
+}
+
+/* Copy image @name from the images disk to the start of @dev. */
+static int copy_image(const char *name, const char *dev)
+{
+	unsigned long long off, size, done = 0;
+	int in, out, ret;
+	static char buf[1 << 16];
+
+	ret = sfs_image_extent(name, &off, &size);
+	if (ret)
+		return ret;
+	in = open(SFS_IMAGES_DISK, O_RDONLY);
+	out = open(dev, O_WRONLY);
+	while (in >= 0 && out >= 0 && done < size) {
+		size_t n = size - done < sizeof(buf) ? size - done : sizeof(buf);
+
+		if (pread(in, buf, n, off + done) != (ssize_t)n ||
+		    pwrite(out, buf, n, done) != (ssize_t)n)
+			break;
+		done += n;
+	}
+	ret = done == size && !fsync(out) ? 0 : -EIO;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret;
+}
+
+/*
+ * A's disk is removed while mounted (scsi_debug, deleted through sysfs).
+ * From 6.6 the block layer tells the filesystem (->shutdown): A's members
+ * stop serving at once and A's own reads fail, except for shared content,
+ * which comes through B.  Before, the failed reads take A's members off
+ * one by one.  Either way every byte through B and A is right.
+ */
+TEST_F(stack, device_removed)
+{
+	char dev[64], path[128], dir[PATH_MAX + 8];
+	DIR *d;
+	int fd;
+
+	ASSERT_EQ(0, scsi_debug_disk(dev, sizeof(dev)));
+	ASSERT_EQ(0, copy_image("share-a", dev));
+	ASSERT_EQ(0, mount_a_first(self, dev));
+	ASSERT_EQ(0, mount_b(self));
+	ASSERT_EQ(0, check_all(self->b, self->oracle));
+	sfs_kmsg_mark();
+	snprintf(path, sizeof(path), "/sys/block/%s/device/delete", dev + 5);
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "1", 1));
+	close(fd);
+	sfs_drop_caches("1");
+	EXPECT_EQ(0, check_all(self->b, self->oracle));
+	EXPECT_EQ(0, check_all(self->a, self->oracle));
+	if (sfs_kernel_at_least(6, 6)) {
+		EXPECT_EQ(1, sfs_kmsg_count("device is gone"));
+	} else {
+		EXPECT_LE(1, sfs_kmsg_count("other images serve its content"));
+	}
+	/* a directory is A's own: its pages were dropped, the disk is gone */
+	snprintf(dir, sizeof(dir), "%s/docs", self->a);
+	d = opendir(dir);
+	ASSERT_NE(NULL, d);
+	errno = 0;
+	EXPECT_EQ(NULL, readdir(d));
+	EXPECT_EQ(EIO, errno);
+	closedir(d);
+	close_a(self);
+	EXPECT_EQ(0, sfs_umount(self->a));
+	self->have_a = 0;
 }
 
 TEST_HARNESS_MAIN
