@@ -246,16 +246,25 @@ static bool sharefs_share_unlink(struct sharefs_inode *si)
 }
 
 /*
+ * Errors that say nothing about the member: no memory, or the reader was
+ * killed while it waited for a metadata page.  The read is not retried.
+ */
+static bool sharefs_error_is_transient(int err)
+{
+	return err == -ENOMEM || err == -EINTR || err == -ERESTARTSYS ||
+	       err == -EAGAIN;
+}
+
+/*
  * Reading through @src failed with @err: take the member off, so that the
- * content is read through the others from now on.  Not for a lack of
- * memory, which says nothing about the member.
+ * content is read through the others from now on.
  */
 static void sharefs_share_fail(const struct sharefs_rsrc *src, int err)
 {
 	struct sharefs_inode *si = SHAREFS_I(src->inode);
 	struct super_block *sb = src->inode->i_sb;
 
-	if (err == -ENOMEM || !sharefs_share_unlink(si))
+	if (sharefs_error_is_transient(err) || !sharefs_share_unlink(si))
 		return;
 	if (!test_and_set_bit(SHAREFS_SBF_WARNED_READERR, &src->pin->flags))
 		sharefs_warn(sb, "nid %llu: read error %d; other images serve its content from now on",
@@ -280,7 +289,7 @@ static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 		if (err)
 			sharefs_share_fail(&src, err);
 		sharefs_share_unpick(&src);
-		if (!err || err == -ENOMEM)
+		if (!err || sharefs_error_is_transient(err))
 			break;
 	}
 	folio_unlock(folio);
