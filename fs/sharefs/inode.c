@@ -69,114 +69,121 @@ static int sharefs_check_chunkformat(struct inode *inode, u16 format)
 	return 0;
 }
 
-static int sharefs_fill_inode(struct inode *inode)
-{
-	struct super_block *sb = inode->i_sb;
-	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
-	struct sharefs_inode *si = SHAREFS_I(inode);
-	struct sharefs_inode_extended die;
-	struct sharefs_inode_compact *dic = (void *)&die;
-	union sharefs_inode_i_u iu;
+/* What compact and extended inodes store differently. */
+struct sharefs_inode_fields {
+	u64 isize;
+	u64 nlink;
 	struct timespec64 ts;
-	unsigned int format, icount;
-	u64 isize, nlink, end;
-	bool ext;
-	int err;
+};
 
-	err = sharefs_read_raw_inode(inode, &die, &ext);
-	if (err)
-		return err;
+static void sharefs_decode_fields(struct inode *inode,
+				  const struct sharefs_inode_extended *die,
+				  bool ext, struct sharefs_inode_fields *f)
+{
+	const struct sharefs_inode_compact *dic = (const void *)die;
+	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	unsigned int format = le16_to_cpu(die->i_format);
 
-	format = le16_to_cpu(die.i_format);
+	if (ext) {
+		si->inode_isize = sizeof(struct sharefs_inode_extended);
+		f->isize = le64_to_cpu(die->i_size);
+		i_uid_write(inode, le32_to_cpu(die->i_uid));
+		i_gid_write(inode, le32_to_cpu(die->i_gid));
+		f->nlink = le32_to_cpu(die->i_nlink);
+		f->ts.tv_sec = le64_to_cpu(die->i_mtime);
+		f->ts.tv_nsec = le32_to_cpu(die->i_mtime_nsec);
+		return;
+	}
+	si->inode_isize = sizeof(struct sharefs_inode_compact);
+	f->isize = le32_to_cpu(dic->i_size);
+	i_uid_write(inode, le16_to_cpu(dic->i_uid));
+	i_gid_write(inode, le16_to_cpu(dic->i_gid));
+	if (!S_ISDIR(inode->i_mode) && (format & SHAREFS_I_NLINK_1_BIT))
+		f->nlink = 1;
+	else
+		f->nlink = le16_to_cpu(dic->i_nb.nlink);
+	f->ts.tv_sec = sbi->epoch + le32_to_cpu(dic->i_mtime);
+	f->ts.tv_nsec = sbi->fixed_nsec;
+}
+
+/* i_format: the data layout; the mode and xattr size come along */
+static int sharefs_decode_format(struct inode *inode,
+				 const struct sharefs_inode_extended *die)
+{
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	unsigned int format = le16_to_cpu(die->i_format);
+	unsigned int icount = le16_to_cpu(die->i_xattr_icount);
+
 	if (format & ~SHAREFS_I_ALL_BITS) {
-		sharefs_err(sb, "unknown i_format %x @ nid %llu", format, si->nid);
+		sharefs_err(inode->i_sb, "unknown i_format %x @ nid %llu",
+			    format, si->nid);
 		return -EFSCORRUPTED;
 	}
 	si->datalayout = (format >> SHAREFS_I_DATALAYOUT_SHIFT) &
 			 SHAREFS_I_DATALAYOUT_MASK;
 	if (si->datalayout > SHAREFS_INODE_CHUNK_BASED) {
-		sharefs_err(sb, "unknown data layout %u @ nid %llu",
+		sharefs_err(inode->i_sb, "unknown data layout %u @ nid %llu",
 			    si->datalayout, si->nid);
 		return -EFSCORRUPTED;
 	}
-	inode->i_mode = le16_to_cpu(die.i_mode);
-	icount = le16_to_cpu(die.i_xattr_icount);
+	inode->i_mode = le16_to_cpu(die->i_mode);
 	si->xattr_isize = icount ? sizeof(struct sharefs_xattr_ibody_header) +
 				   (icount - 1) * sizeof(__le32) : 0;
-	iu = die.i_u;
+	return 0;
+}
 
-	if (ext) {
-		si->inode_isize = sizeof(struct sharefs_inode_extended);
-		isize = le64_to_cpu(die.i_size);
-		i_uid_write(inode, le32_to_cpu(die.i_uid));
-		i_gid_write(inode, le32_to_cpu(die.i_gid));
-		nlink = le32_to_cpu(die.i_nlink);
-		ts.tv_sec = le64_to_cpu(die.i_mtime);
-		ts.tv_nsec = le32_to_cpu(die.i_mtime_nsec);
-	} else {
-		si->inode_isize = sizeof(struct sharefs_inode_compact);
-		isize = le32_to_cpu(dic->i_size);
-		i_uid_write(inode, le16_to_cpu(dic->i_uid));
-		i_gid_write(inode, le16_to_cpu(dic->i_gid));
-		if (!S_ISDIR(inode->i_mode) && (format & SHAREFS_I_NLINK_1_BIT))
-			nlink = 1;
-		else
-			nlink = le16_to_cpu(dic->i_nb.nlink);
-		ts.tv_sec = sbi->epoch + le32_to_cpu(dic->i_mtime);
-		ts.tv_nsec = sbi->fixed_nsec;
-	}
-	/* the inode and its xattrs lie inside the image */
-	end = sharefs_iloc(sb, si->nid) + si->inode_isize + si->xattr_isize;
-	if (end > sbi->size) {
-		sharefs_err(sb, "xattrs (%u bytes) run past the image @ nid %llu",
-			    si->xattr_isize, si->nid);
-		return -EFSCORRUPTED;
-	}
-	/* sizes are loff_t in the VFS */
-	if (isize > MAX_LFS_FILESIZE) {
-		sharefs_err(sb, "bogus i_size %llu @ nid %llu", isize, si->nid);
-		return -EFSCORRUPTED;
-	}
-	if (ts.tv_nsec >= NSEC_PER_SEC)
-		ts.tv_nsec = 0;
-	set_nlink(inode, nlink);
-	sharefs_set_inode_times(inode, ts);
-	inode->i_size = isize;
-	si->startblk = le32_to_cpu(iu.startblk_lo);
+/* Operations by file type: 1 for a special file (nothing more to read). */
+static int sharefs_set_ops(struct inode *inode, u32 rdev)
+{
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	loff_t isize = inode->i_size;
 
 	switch (inode->i_mode & S_IFMT) {
 	case S_IFREG:
 		inode->i_op = &sharefs_generic_iops;
 		inode->i_fop = &sharefs_file_fops;
-		break;
+		return 0;
 	case S_IFDIR:
 		inode->i_op = &sharefs_dir_iops;
 		inode->i_fop = &sharefs_dir_fops;
-		break;
+		return 0;
 	case S_IFLNK:
 		/* page_get_link() needs the target and its NUL in one page */
 		if (!isize || isize >= PAGE_SIZE) {
-			sharefs_err(sb, "bogus symlink size %llu @ nid %llu",
+			sharefs_err(inode->i_sb, "bogus symlink size %lld @ nid %llu",
 				    isize, si->nid);
 			return -EFSCORRUPTED;
 		}
 		inode->i_op = &sharefs_symlink_iops;
 		inode_nohighmem(inode);
-		break;
+		return 0;
 	case S_IFCHR:
 	case S_IFBLK:
 	case S_IFIFO:
 	case S_IFSOCK:
 		inode->i_op = &sharefs_special_iops;
-		init_special_inode(inode, inode->i_mode,
-				   new_decode_dev(le32_to_cpu(iu.rdev)));
+		init_special_inode(inode, inode->i_mode, new_decode_dev(rdev));
 		inode->i_blocks = 0;
-		return 0;
+		return 1;
 	default:
-		sharefs_err(sb, "bogus i_mode %o @ nid %llu",
+		sharefs_err(inode->i_sb, "bogus i_mode %o @ nid %llu",
 			    inode->i_mode, si->nid);
 		return -EFSCORRUPTED;
 	}
+}
+
+/*
+ * The data of a file, directory or symlink: its layout's own checks, its
+ * block count, its page cache.  @end: where its xattrs end in the image.
+ */
+static int sharefs_set_data(struct inode *inode,
+			    const struct sharefs_inode_extended *die, u64 end)
+{
+	struct super_block *sb = inode->i_sb;
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	u64 isize = inode->i_size;
+	int err;
 
 	if (si->datalayout == SHAREFS_INODE_FLAT_INLINE && isize) {
 		u64 tail = isize - ((isize - 1) & ~((u64)sb->s_blocksize - 1));
@@ -189,23 +196,65 @@ static int sharefs_fill_inode(struct inode *inode)
 		}
 	}
 	if (si->datalayout == SHAREFS_INODE_CHUNK_BASED) {
-		err = sharefs_check_chunkformat(inode, le16_to_cpu(iu.c.format));
+		err = sharefs_check_chunkformat(inode,
+						le16_to_cpu(die->i_u.c.format));
 		if (err)
 			return err;
 	}
 	if (sharefs_layout_is_compressed(si->datalayout)) {
-		u64 nblks = le32_to_cpu(iu.blocks_lo) |
-			    ((u64)le16_to_cpu(die.i_nb.blocks_hi) << 32);
+		u64 nblks = le32_to_cpu(die->i_u.blocks_lo) |
+			    ((u64)le16_to_cpu(die->i_nb.blocks_hi) << 32);
 
 		inode->i_blocks = nblks << (sb->s_blocksize_bits - 9);
 	} else {
 		inode->i_blocks = round_up(isize, sb->s_blocksize) >> 9;
 	}
 	inode->i_mapping->a_ops = &sharefs_aops;
-	/* iomap reads file data into folios of any order */
+	/* the read path (read.c) fills folios of any order */
 	if (S_ISREG(inode->i_mode))
 		mapping_set_large_folios(inode->i_mapping);
 	return 0;
+}
+
+static int sharefs_fill_inode(struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	struct sharefs_inode_extended die;
+	struct sharefs_inode_fields f;
+	u64 end;
+	bool ext;
+	int err;
+
+	err = sharefs_read_raw_inode(inode, &die, &ext);
+	if (!err)
+		err = sharefs_decode_format(inode, &die);
+	if (err)
+		return err;
+	sharefs_decode_fields(inode, &die, ext, &f);
+	/* the inode and its xattrs lie inside the image */
+	end = sharefs_iloc(sb, si->nid) + si->inode_isize + si->xattr_isize;
+	if (end > SHAREFS_SB(sb)->size) {
+		sharefs_err(sb, "xattrs (%u bytes) run past the image @ nid %llu",
+			    si->xattr_isize, si->nid);
+		return -EFSCORRUPTED;
+	}
+	/* sizes are loff_t in the VFS */
+	if (f.isize > MAX_LFS_FILESIZE) {
+		sharefs_err(sb, "bogus i_size %llu @ nid %llu", f.isize, si->nid);
+		return -EFSCORRUPTED;
+	}
+	if (f.ts.tv_nsec >= NSEC_PER_SEC)
+		f.ts.tv_nsec = 0;
+	set_nlink(inode, f.nlink);
+	sharefs_set_inode_times(inode, f.ts);
+	inode->i_size = f.isize;
+	si->startblk = le32_to_cpu(die.i_u.startblk_lo);
+
+	err = sharefs_set_ops(inode, le32_to_cpu(die.i_u.rdev));
+	if (err)
+		return err < 0 ? err : 0;
+	return sharefs_set_data(inode, &die, end);
 }
 
 static int sharefs_iget_test(struct inode *inode, void *opaque)

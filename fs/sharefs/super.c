@@ -94,75 +94,52 @@ static int sharefs_check_features(struct super_block *sb,
 	return 0;
 }
 
-/* Check the on-disk superblock and fill the sb_info from it. */
-static int sharefs_read_super(struct super_block *sb)
+/* Magic, block size and checksum of the superblock in page 0. */
+static int sharefs_check_sb_block(struct super_block *sb,
+				  const struct sharefs_super_block *dsb,
+				  u64 devsize)
 {
-	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
-	struct sharefs_buf buf = SHAREFS_BUF_INIT;
-	const struct sharefs_super_block *dsb;
-	u64 devsize = bdev_nr_bytes(sb->s_bdev);
 	unsigned int blksz, crclen;
-	void *base;
-	int err;
 
-	/* the 128-byte superblock at 1024 lies inside the device */
-	if (devsize < SHAREFS_SUPER_OFFSET + sizeof(*dsb)) {
-		sharefs_err(sb, "device too small (%llu bytes) for an EROFS superblock",
-			    devsize);
-		return -EINVAL;
-	}
-	buf.mapping = sharefs_bdev_mapping(sb->s_bdev);
-	/* page 0 holds [0, PAGE_SIZE), which covers the whole superblock block */
-	base = sharefs_bread(&buf, 0);
-	if (IS_ERR(base))
-		return PTR_ERR(base);
-	dsb = base + SHAREFS_SUPER_OFFSET;
-
-	err = -EINVAL;
 	if (le32_to_cpu(dsb->magic) != SHAREFS_MAGIC) {
 		sharefs_err(sb, "no EROFS superblock (bad magic 0x%08x)",
 			    le32_to_cpu(dsb->magic));
-		goto out;
+		return -EINVAL;
 	}
-	err = -EFSCORRUPTED;
 	if (dsb->blkszbits < SHAREFS_MIN_BLKSZBITS) {
 		sharefs_err(sb, "bogus block size 2^%u", dsb->blkszbits);
-		goto out;
+		return -EFSCORRUPTED;
 	}
-	err = -EOPNOTSUPP;
 	if (dsb->blkszbits > PAGE_SHIFT) {
 		sharefs_err(sb, "block size 2^%u larger than the page size",
 			    dsb->blkszbits);
-		goto out;
+		return -EOPNOTSUPP;
 	}
+	if (!(le32_to_cpu(dsb->feature_compat) & SHAREFS_FEATURE_COMPAT_SB_CHKSUM))
+		return 0;
+	blksz = 1U << dsb->blkszbits;
+	crclen = blksz > SHAREFS_SUPER_OFFSET ? blksz - SHAREFS_SUPER_OFFSET : blksz;
+	/* the checksummed range is inside the device and page 0 */
+	if (SHAREFS_SUPER_OFFSET + crclen > devsize ||
+	    SHAREFS_SUPER_OFFSET + crclen > PAGE_SIZE) {
+		sharefs_err(sb, "superblock block past the device end");
+		return -EFSCORRUPTED;
+	}
+	if (sharefs_sb_crc(dsb, crclen) != le32_to_cpu(dsb->checksum)) {
+		sharefs_err(sb, "bad superblock checksum 0x%08x, computed 0x%08x",
+			    le32_to_cpu(dsb->checksum), sharefs_sb_crc(dsb, crclen));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Copy the superblock's fields into the sb_info. */
+static void sharefs_load_sb_fields(struct sharefs_sb_info *sbi,
+				   const struct sharefs_super_block *dsb)
+{
 	sbi->blkszbits = dsb->blkszbits;
-	blksz = 1U << sbi->blkszbits;
 	sbi->feature_compat = le32_to_cpu(dsb->feature_compat);
 	sbi->feature_incompat = le32_to_cpu(dsb->feature_incompat);
-
-	if (sharefs_sb_has_sb_chksum(sbi)) {
-		crclen = blksz > SHAREFS_SUPER_OFFSET ?
-			 blksz - SHAREFS_SUPER_OFFSET : blksz;
-		/* the checksummed range is inside the device and page 0 */
-		err = -EFSCORRUPTED;
-		if (SHAREFS_SUPER_OFFSET + crclen > devsize ||
-		    SHAREFS_SUPER_OFFSET + crclen > PAGE_SIZE) {
-			sharefs_err(sb, "superblock block past the device end");
-			goto out;
-		}
-		if (sharefs_sb_crc(dsb, crclen) != le32_to_cpu(dsb->checksum)) {
-			sharefs_err(sb, "bad superblock checksum 0x%08x, computed 0x%08x",
-				    le32_to_cpu(dsb->checksum),
-				    sharefs_sb_crc(dsb, crclen));
-			err = -EBADMSG;
-			goto out;
-		}
-	}
-
-	err = sharefs_check_features(sb, dsb);
-	if (err)
-		goto out;
-
 	sbi->blocks = le32_to_cpu(dsb->blocks);
 	sbi->size = (u64)sbi->blocks << sbi->blkszbits;
 	sbi->meta_blkaddr = le32_to_cpu(dsb->meta_blkaddr);
@@ -178,6 +155,37 @@ static int sharefs_read_super(struct super_block *sb)
 	sbi->xattr_prefix_start = le32_to_cpu(dsb->xattr_prefix_start);
 	sbi->ishare_xattr_prefix_id = dsb->ishare_xattr_prefix_id;
 	memcpy(sbi->uuid, dsb->uuid, sizeof(sbi->uuid));
+}
+
+/* Check the on-disk superblock and fill the sb_info from it. */
+static int sharefs_read_super(struct super_block *sb)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(sb);
+	struct sharefs_buf buf = SHAREFS_BUF_INIT;
+	const struct sharefs_super_block *dsb;
+	u64 devsize = bdev_nr_bytes(sb->s_bdev);
+	void *base;
+	int err;
+
+	/* the 128-byte superblock at 1024 lies inside the device */
+	if (devsize < SHAREFS_SUPER_OFFSET + sizeof(*dsb)) {
+		sharefs_err(sb, "device too small (%llu bytes) for an EROFS superblock",
+			    devsize);
+		return -EINVAL;
+	}
+	buf.mapping = sharefs_bdev_mapping(sb->s_bdev);
+	/* page 0 holds [0, PAGE_SIZE), which covers the whole superblock block */
+	base = sharefs_bread(&buf, 0);
+	if (IS_ERR(base))
+		return PTR_ERR(base);
+	dsb = base + SHAREFS_SUPER_OFFSET;
+	err = sharefs_check_sb_block(sb, dsb, devsize);
+	if (err)
+		goto out;
+	sharefs_load_sb_fields(sbi, dsb);
+	err = sharefs_check_features(sb, dsb);
+	if (err)
+		goto out;
 
 	err = -EFSCORRUPTED;
 	/* the image fits the device: nothing past its end is ever read */
