@@ -39,7 +39,8 @@ if [ ! -f "$work/src/Makefile" ]; then
 fi
 
 # --- the configuration --------------------------------------------------------
-# ext4, overlayfs and memory cgroups for the container-host tests; device
+# ext4, overlayfs (over a tmpfs upper, which needs trusted xattrs) and memory
+# cgroups for the container-host tests; device
 # mapper (error, delay, flakey, verity), MBR partitions and a scsi_debug disk
 # to remove for the failing-device and drain tests.
 src=$work/src
@@ -58,7 +59,7 @@ enable="64BIT SMP PRINTK PRINTK_TIME BUG TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	BLOCK BLK_DEV BLK_DEV_LOOP VIRTIO_MENU VIRTIO VIRTIO_PCI VIRTIO_BLK
 	MISC_FILESYSTEMS EROFS_FS EROFS_FS_XATTR EROFS_FS_POSIX_ACL FS_POSIX_ACL
 	CRYPTO CRYPTO_CRC32C LIBCRC32C XXHASH KALLSYMS
-	EXT4_FS OVERLAY_FS CGROUPS MEMCG PARTITION_ADVANCED MSDOS_PARTITION
+	EXT4_FS OVERLAY_FS TMPFS_XATTR CGROUPS MEMCG PARTITION_ADVANCED MSDOS_PARTITION
 	MD BLK_DEV_DM DM_DELAY DM_FLAKEY DM_VERITY CRYPTO_SHA256
 	SCSI SCSI_LOWLEVEL BLK_DEV_SD SCSI_DEBUG
 	DEBUG_KERNEL DEBUG_INFO_NONE KASAN KASAN_GENERIC KASAN_INLINE
