@@ -105,6 +105,8 @@ def main(res):
         '`/var/cache/sharefs/demo`, raw VM output in `build/bench/results/`). '
         '`BENCH_RUNS=N` sets the repetitions (default 5).')
     add('')
+    # written by hand from `make demo` output (not part of make bench)
+    add(HOST_STACK)
 
     # ---- memory
     main_mem = {kv['label']: kv for _, kv in parse(os.path.join(res, 'main.log'), 'MEM')}
@@ -313,6 +315,8 @@ def plot_speed(by):
     fig.savefig(os.path.join(DOC, 'bench-speed.png'), dpi=100)
 
 
+HOST_STACK = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               'host-stack.md')).read()
 ANALYSIS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              'analysis.md')).read()
 MKFS_SPEED = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
