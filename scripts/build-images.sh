@@ -68,20 +68,21 @@ sharefs() {
 #                     manifest of the image as fsck.erofs 1.9 extracts it
 #   fp=XATTR          every non-empty regular file carries XATTR =
 #                     "sha256:" + the raw SHA-256 of its content
-#   ignore=XATTR      an xattr the builder adds (not in the source tree)
+#   ignore=XATTR      an xattr the builder adds (not in the source tree);
+#                     fp= and ignore= may be given several times
 # FIELDS: the manifest fields the builder preserves (scripts/manifest.py).
 # Neither mkfs.erofs run here keeps mtimes (-T applies to all files) or
 # directory sizes; mkfs.sharefs keeps mtimes.
 erofs_fields=type,mode,uid,gid,nlink,size,rdev,data,xattrs,dtype,hl
 sharefs_fields=$erofs_fields,mtime
 diffimg() {
-	local name=$1 fields=$2 f ignore=; shift 2
+	local name=$1 fields=$2 f ignore= names=; shift 2
 	for f in "$@"; do
 		case $f in
-		ignore=*) ignore="--ignore-xattr ${f#ignore=}" ;;
-		fp=*) ignore="--ignore-xattr ${f#fp=}" ;;
+		ignore=*|fp=*) names=${names:+$names,}${f#*=} ;;
 		esac
 	done
+	[ -z "$names" ] || ignore="--ignore-xattr $names"
 	# shellcheck disable=SC2086
 	python3 "$top/scripts/manifest.py" --fields "$fields" $ignore \
 		"$(cat "$out/$name.tree")" "$out/$name.manifest"
@@ -143,6 +144,10 @@ sharefs s-b1024 full -b 1024
 diffimg s-b1024 $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-ishare full --ishare-xattr
 diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
+# --verity: Merkle trees in blocks no inode owns, trusted.sharefs.verity
+# beside the fingerprint; stock erofs must read every file as sharefs does
+sharefs s-verity full --verity
+diffimg s-verity $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
 
 # --- I/O path test images ------------------------------------------------------
 # The same 'io' tree three times: Debian 12's mkfs.erofs default (flat files,

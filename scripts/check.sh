@@ -48,6 +48,7 @@ host_suite() {	# name command...
 host_suite tools make -s -C tools check
 host_suite first-run scripts/tests/first-run.sh
 host_suite packages scripts/tests/packages.sh
+host_suite verity scripts/tests/verity.sh
 
 step selftests make -s selftests
 step images scripts/build-images.sh

@@ -9,6 +9,9 @@
 #   dkms          the module is built the way hosts build it (dkms.conf)
 #   e2fsprogs     mkfs.ext4 -d: the host filesystem disk of host_test
 #   cryptsetup-bin  veritysetup: the dm-verity hash tree of fail_test
+#   libfsverity-dev mkfs.sharefs --verity computes fs-verity Merkle trees
+#                 with libfsverity (fsverity-utils)
+#   fsverity      `fsverity digest`: the oracle of scripts/tests/verity.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] ||
@@ -16,4 +19,5 @@ set -euo pipefail
 host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \
-	libarchive-dev libssl-dev dwarves dkms e2fsprogs cryptsetup-bin
+	libarchive-dev libssl-dev dwarves dkms e2fsprogs cryptsetup-bin \
+	libfsverity-dev fsverity

@@ -10,6 +10,7 @@ usage: imgtool.py IMAGE show
        imgtool.py IMAGE inode PATH IFIELD VALUE
        imgtool.py IMAGE dirent DIR NAME DFIELD VALUE
        imgtool.py IMAGE chunk PATH INDEX BLKADDR
+       imgtool.py IMAGE verity [OUTDIR]  (trusted.sharefs.verity of every file)
 
 The inode-aware commands find PATH by walking the directories from the root
 (uncompressed images: flat and chunk-based layouts).  IFIELDs: format,
@@ -22,7 +23,19 @@ where small images keep their first inodes.
 Fields are the superblock's (sharefs_fs.h): magic, feature_compat,
 feature_incompat, blkszbits, rootnid_2b, meta_blkaddr, xattr_blkaddr, blocks.
 "set" recomputes the checksum unless --keep-csum is given.
+
+"verity" (mkfs.sharefs --verity, tools/lib/verity_fs.h) prints one line
+per path of a non-empty regular file: "NID SIZE TREE_BLKADDR TREE_SIZE
+SHA256(DESCRIPTOR) SHA256(TREE) PATH", PATH last (it may hold spaces).
+With OUTDIR it also writes each inode's descriptor (NID.desc) and tree
+bytes (NID.tree).  It exits non-zero when a file lacks the xattr or it is
+malformed (magic, size, reserved fields, descriptor header, a tree outside
+the image, not on 4096-byte blocks, or over the superblock, an inode, a
+file's data or another content's tree), or when an empty or non-regular
+file carries one.
 """
+import hashlib
+import os
 import struct
 import sys
 
@@ -187,9 +200,9 @@ def mutate(img, cmd, args):
     return True
 
 
-def chunk_table(im, path):
+def chunk_table(im, path, ino=None):
     """(position, format) of each chunk entry of a chunk-based file"""
-    ino = im.inode(im.lookup(path))
+    ino = ino or im.inode(im.lookup(path))
     if ino['layout'] != 4:
         sys.exit(f'{path}: not chunk-based')
     chunkbits = im.bs.bit_length() - 1 + (ino['u'] & 0x1f)
@@ -231,6 +244,117 @@ def interleave(img, im, path_a, path_b, run, first):
             img[blk * im.bs:(blk + 1) * im.bs] = data[k][j]
 
 
+def inline_xattrs(im, ino):
+    """[(index, name suffix, value)] of an inode's inline xattrs"""
+    if not ino['xsize']:
+        return []
+    pos = ino['pos'] + ino['isize']
+    shared = im.img[pos + 4]
+    p, end = pos + 12 + 4 * shared, pos + ino['xsize']
+    out = []
+    while p < end:
+        nlen, index, vlen = struct.unpack_from('<BBH', im.img, p)
+        name = bytes(im.img[p + 4:p + 4 + nlen])
+        out.append((index, name, bytes(im.img[p + 4 + nlen:p + 4 + nlen + vlen])))
+        p += (4 + nlen + vlen + 3) & ~3
+    return out
+
+
+def data_blocks(im, ino):
+    """the image blocks an inode's data occupies"""
+    size, bs, layout = ino['size'], im.bs, ino['layout']
+    if layout == 4:
+        tab, bits = chunk_table(im, None, ino)
+        out = set()
+        for i, (p, f) in enumerate(tab):
+            blk = struct.unpack_from(f, im.img, p)[0]
+            if blk != 0xffffffff:
+                n = (min(size - (i << bits), 1 << bits) + bs - 1) // bs
+                out.update(range(blk, blk + n))
+        return out
+    n = size // bs if layout == 2 else (size + bs - 1) // bs
+    return set(range(ino['u'], ino['u'] + n)) if n else set()
+
+
+def verity(im, outdir):
+    """check and list every file's trusted.sharefs.verity"""
+    bad = []
+    used = set(range((SB + 128 + im.bs - 1) // im.bs))     # the superblock
+    files, seen, stack = [], {}, [('', im.root)]
+    while stack:
+        path, nid = stack.pop()
+        ino = im.inode(nid)
+        if nid not in seen:
+            seen[nid] = ino
+            has_data = (ino['mode'] & 0o170000) in (0o100000, 0o040000, 0o120000)
+            # the inode, its xattrs and its inline tail or chunk map
+            end = ino['tail']
+            if has_data and ino['layout'] == 2:
+                end += ino['size'] % im.bs
+            elif has_data and ino['layout'] == 4:
+                tab = chunk_table(im, None, ino)[0]
+                end = tab[-1][0] + 4 if tab else end
+            used.update(range(ino['pos'] // im.bs, (end - 1) // im.bs + 1))
+            if has_data and ino['size']:
+                used.update(data_blocks(im, ino))
+        if stat_isdir(ino['mode']):
+            for e in im.dirents(ino):
+                if e[4] not in ('.', '..'):
+                    stack.append((path + '/' + e[4], e[1]))
+        else:
+            files.append((path, nid))
+    trees = {}
+    for path, nid in sorted(files):
+        ino = seen[nid]
+        vals = [v for i, n, v in inline_xattrs(im, ino)
+                if i == 4 and n == b'sharefs.verity']
+        regular = (ino['mode'] & 0o170000) == 0o100000 and ino['size'] > 0
+        if not regular:
+            if vals:
+                bad.append(f'{path}: carries trusted.sharefs.verity')
+            continue
+        if len(vals) != 1 or len(vals[0]) != 272:
+            bad.append(f'{path}: no 272-byte trusted.sharefs.verity')
+            continue
+        v = vals[0]
+        blk, tsize, res = struct.unpack_from('<III', v, 4)
+        desc = v[16:]
+        ver, alg, logbs, saltsz, sig, dsize = struct.unpack_from('<BBBBIQ', desc)
+        want = 0
+        n = (ino['size'] + 4095) // 4096
+        while n > 1:
+            n = (n + 127) // 128
+            want += n * 4096
+        if v[:4] != b'SFV1' or res or (ver, alg, logbs, sig) != (1, 1, 12, 0) \
+                or saltsz > 32 or dsize != ino['size'] or any(desc[112:]) \
+                or any(desc[16 + 32:80]) or any(desc[80 + saltsz:112]):
+            bad.append(f'{path}: malformed trusted.sharefs.verity')
+            continue
+        if tsize != want or (blk == 0) != (tsize == 0) or \
+                (blk + tsize // im.bs) * im.bs > len(im.img):
+            bad.append(f'{path}: tree at block {blk}, {tsize} bytes: wrong size or place')
+            continue
+        tree = bytes(im.img[blk * im.bs:blk * im.bs + tsize])
+        if tsize and trees.setdefault(blk, (tsize, desc)) != (tsize, desc):
+            bad.append(f'{path}: another content\'s tree at block {blk}')
+        if outdir:
+            with open(os.path.join(outdir, f'{nid}.desc'), 'wb') as f:
+                f.write(desc)
+            with open(os.path.join(outdir, f'{nid}.tree'), 'wb') as f:
+                f.write(tree)
+        print(nid, ino['size'], blk, tsize, hashlib.sha256(desc).hexdigest(),
+              hashlib.sha256(tree).hexdigest(), path.lstrip('/'))
+    tblocks = set()
+    for blk, (tsize, _) in trees.items():
+        r = set(range(blk, blk + tsize // im.bs))
+        if r & used or r & tblocks:
+            bad.append(f'tree at block {blk} overlaps metadata, data or another tree')
+        tblocks |= r
+    for b in bad[:10]:
+        print('imgtool: verity:', b, file=sys.stderr)
+    return not bad
+
+
 def stat_isdir(mode):
     return mode & 0o170000 == 0o040000
 
@@ -259,6 +383,8 @@ def acl_entry(img, field, value):
 def main():
     path, cmd, *args = sys.argv[1:]
     img = bytearray(open(path, 'rb').read())
+    if cmd == 'verity':
+        sys.exit(0 if verity(Image(img), args[0] if args else None) else 1)
     if cmd == 'show':
         for k in FIELDS:
             print(f'{k} {get(img, k):#x}')

@@ -39,7 +39,8 @@ check "sharefs-tools: mkfs.sharefs in /usr/sbin runs" sh -c "$tmp/tools/usr/sbin
 check "sharefs-tools: sharefs-stat in /usr/bin runs" "$tmp/tools/usr/bin/sharefs-stat" --help
 check "sharefs-tools: mount.sharefs in /usr/sbin (mount(8)'s helper)" \
 	sh -c "$tmp/tools/usr/sbin/mount.sharefs 2>&1 | grep -q 'Usage: mount.sharefs'"
-check "sharefs-tools depends on libarchive and libssl" sh -c "dpkg-deb -f $tools_deb Depends | grep libarchive | grep -q libssl"
+check "sharefs-tools depends on libarchive, libssl and libfsverity" \
+	sh -c "dpkg-deb -f $tools_deb Depends | grep libarchive | grep libssl | grep -q libfsverity0"
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -60,7 +60,7 @@ bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
 }
 
 /* Sets (or reserves, before the digest is known) the fingerprint xattr. */
-void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
+static void add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 {
 	uint8_t value[SHAREFS_FP_VALUE_LEN];
 	struct sharefs_content *c = n->content;
@@ -78,6 +78,18 @@ void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 		sharefs_xattr_set_raw(n, SHAREFS_XATTR_INDEX_TRUSTED,
 				      SHAREFS_FP_SUFFIX, value, sizeof(value));
 	}
+}
+
+/*
+ * The xattrs mkfs computes for a regular file: the fingerprint, and with
+ * --verity trusted.sharefs.verity.  Called before the content is read, to
+ * reserve them at their final sizes (so the inline decision is final), and
+ * after, with the real values (verity.c sets its own last).
+ */
+void sharefs_add_content_xattrs(struct sharefs_build *b, struct sharefs_node *n)
+{
+	add_fingerprint(b, n);
+	sharefs_verity_set_xattr(b, n);
 }
 
 void sharefs_content_register(struct sharefs_build *b,
@@ -194,7 +206,10 @@ uint64_t sharefs_content_place(struct sharefs_build *b,
 	return start;
 }
 
-/* Where byte off of content c lives in the image; -1 if nowhere (hole). */
+/*
+ * Where byte off of content c lives in the image; -1 if nowhere (hole).
+ * *room: the bytes from off on that lie in one piece (or one hole).
+ */
 static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
 			uint64_t off, uint64_t *room)
 {
@@ -204,9 +219,9 @@ static int64_t data_pos(struct sharefs_build *b, struct sharefs_content *c,
 		unsigned int shift = bits + c->chunkbits;
 		uint64_t i = off >> shift;
 
+		*room = ((i + 1) << shift) - off;
 		if (i >= c->nchunks || c->chunkmap[i] == SHAREFS_NULL_ADDR)
 			return -1;
-		*room = ((i + 1) << shift) - off;
 		return (int64_t)(((uint64_t)c->chunkmap[i] << bits) +
 				 (off & ((1ull << shift) - 1)));
 	}
@@ -275,6 +290,46 @@ int sharefs_content_finish(struct sharefs_build *b, struct sharefs_content *c,
 		b->data_next = start;
 		if (ftruncate(b->fd, (off_t)(start << b->opts.blkszbits)))
 			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Read back bytes [off, off + len) of a stored content, as the image holds
+ * them: its blocks, the tail from memory (it may be inline), zeros for the
+ * holes of a sparse content.  -EINVAL past its end.
+ */
+int sharefs_content_read(struct sharefs_build *b, struct sharefs_content *c,
+			 uint8_t *p, size_t len, uint64_t off)
+{
+	uint64_t tailoff = c->size - c->size % b->blksz;
+
+	if (off > c->size || len > c->size - off)
+		return -EINVAL;
+	while (len) {
+		uint64_t room, n = len;
+		int64_t pos;
+		int err;
+
+		if (!c->sparse && off >= tailoff) {
+			memcpy(p, c->tail + (off - tailoff), (size_t)n);
+			return 0;
+		}
+		if (!c->sparse && off + n > tailoff)
+			n = tailoff - off;
+		pos = data_pos(b, c, off, &room);
+		if (n > room)
+			n = room;
+		if (pos < 0) {
+			memset(p, 0, (size_t)n);
+		} else {
+			err = sharefs_pread_all(b->fd, p, (size_t)n, (uint64_t)pos);
+			if (err)
+				return err;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -559,7 +614,7 @@ static void for_each_file(struct sharefs_node *dir,
  */
 static void decide_tail(struct sharefs_build *b, struct sharefs_node *n)
 {
-	sharefs_add_fingerprint(b, n);
+	sharefs_add_content_xattrs(b, n);
 	n->content->tail_block = !sharefs_want_inline(b->blksz,
 			sizeof(struct sharefs_inode_extended) +
 			sharefs_xattr_ibody_size(n), n->size);
@@ -570,7 +625,7 @@ static void set_fingerprint(struct sharefs_build *b, struct sharefs_node *n)
 {
 	if (n->content->same)
 		n->content = n->content->same;
-	sharefs_add_fingerprint(b, n);
+	sharefs_add_content_xattrs(b, n);
 }
 
 int sharefs_content_store_all(struct sharefs_build *b)

@@ -180,6 +180,8 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		if (!err)
 			err = sharefs_content_store_all(&b);
 	}
+	if (!err && b.opts.verity)
+		err = sharefs_verity_all(&b);	/* says what failed */
 	if (!err)
 		err = sharefs_write_image(&b);	/* says what failed */
 	if (!err && fsync(b.fd)) {

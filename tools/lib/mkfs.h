@@ -7,6 +7,9 @@
  *   content.c        read each regular file once, fingerprinting the bytes
  *                    it stores, and store each distinct content once in
  *                    the data region (reader threads, ordered committer);
+ *   verity.c         with --verity: an fs-verity Merkle tree and descriptor
+ *                    for each distinct content, computed from the bytes the
+ *                    image stores (libfsverity), trees after the data;
  *   image.c          lay out inodes, xattrs, inline tails and directories
  *                    and write them with the superblock.
  * Everything that decides a byte of the image depends only on the input
@@ -14,9 +17,10 @@
  * order or thread timing, so equal input gives an equal image.
  *
  * Image layout, in blocks:
- *   [superblock (+ long xattr prefix table)] [file data] [inodes] [dir and
- *   symlink blocks].  File data comes first so a tar stream can be written
- *   straight into place; meta_blkaddr then points after it.
+ *   [superblock (+ long xattr prefix table)] [file data] [Merkle trees,
+ *   --verity only] [inodes] [dir and symlink blocks].  File data comes
+ *   first so a tar stream can be written straight into place; meta_blkaddr
+ *   then points after it (and after the trees).
  */
 #ifndef SHAREFS_TOOLS_MKFS_H
 #define SHAREFS_TOOLS_MKFS_H
@@ -26,6 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "compat.h"
+#include "verity_fs.h"
 
 struct sharefs_opts {
 	unsigned int blkszbits;		/* log2 block size, 9..12 */
@@ -40,6 +45,9 @@ struct sharefs_opts {
 	char label[16];
 	int jobs;			/* worker threads */
 	bool aufs;			/* OCI whiteouts in tar layers */
+	bool verity;			/* write trusted.sharefs.verity and trees */
+	unsigned int verity_salt_size;	/* 0: no salt (default) */
+	uint8_t verity_salt[SHAREFS_VERITY_MAX_SALT];
 };
 
 struct sharefs_xattr {
@@ -64,6 +72,8 @@ struct sharefs_content {
 	uint32_t nchunks;
 	uint32_t *chunkmap;		/* block of each chunk, or NULL_ADDR */
 	struct sharefs_content *same;	/* the first content with these bytes */
+	/* --verity (verity.c): the xattr value; tree_blkaddr, tree_size set */
+	struct sharefs_verity_xattr *verity;
 	struct sharefs_content *hnext;	/* dedup hash chain */
 	/* directory input, from a reader thread to the committer (content.c) */
 	uint8_t *buf;			/* the whole content, read and hashed */
@@ -153,7 +163,7 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 		      const void *value, size_t len);
 void sharefs_xattr_set_raw(struct sharefs_node *n, uint8_t index,
 			   const char *name, const void *value, size_t len);
-void sharefs_xattr_drop_fingerprint(struct sharefs_node *n);
+void sharefs_xattr_drop_computed(struct sharefs_node *n);
 void sharefs_xattrs_sort(struct sharefs_node *n);
 unsigned int sharefs_xattr_ibody_size(const struct sharefs_node *n);
 int sharefs_name_cmp(const char *a, unsigned int alen,
@@ -182,11 +192,18 @@ int sharefs_content_write(struct sharefs_build *b, struct sharefs_content *c,
 			  const uint8_t *p, size_t len, uint64_t off);
 int sharefs_content_finish(struct sharefs_build *b, struct sharefs_content *c,
 			   uint64_t start);
+int sharefs_content_read(struct sharefs_build *b, struct sharefs_content *c,
+			 uint8_t *p, size_t len, uint64_t off);
 struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 					      struct sharefs_content *c);
 bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
 			 uint64_t size);
-void sharefs_add_fingerprint(struct sharefs_build *b, struct sharefs_node *n);
+void sharefs_add_content_xattrs(struct sharefs_build *b, struct sharefs_node *n);
+
+/* verity.c */
+uint64_t sharefs_verity_tree_size(uint64_t size);
+void sharefs_verity_set_xattr(struct sharefs_build *b, struct sharefs_node *n);
+int sharefs_verity_all(struct sharefs_build *b);
 
 /* image.c */
 void sharefs_build_init(struct sharefs_build *b, const struct sharefs_opts *o);

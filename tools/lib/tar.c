@@ -296,7 +296,7 @@ static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
 	if (!def && S_ISDIR(n->mode))
 		acl_to_xattr(n, e, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT,
 			     "system.posix_acl_default");
-	sharefs_xattr_drop_fingerprint(n);
+	sharefs_xattr_drop_computed(n);
 	return 0;
 }
 
@@ -323,8 +323,8 @@ static int read_file(struct tarctx *t, struct archive *a,
 				sharefs_content_mark_data(b, c, (uint64_t)so,
 							  (uint64_t)sl);
 	}
-	/* reserve the fingerprint xattr so the inline decision is final now */
-	sharefs_add_fingerprint(b, n);
+	/* reserve the computed xattrs so the inline decision is final now */
+	sharefs_add_content_xattrs(b, n);
 	c->tail_block = !sharefs_want_inline(b->blksz,
 			sizeof(struct sharefs_inode_extended) +
 			sharefs_xattr_ibody_size(n), c->size);
@@ -372,7 +372,7 @@ static int read_file(struct tarctx *t, struct archive *a,
 		hashed += z;
 	}
 	EVP_DigestFinal_ex(md, c->digest, NULL);
-	sharefs_add_fingerprint(b, n);
+	sharefs_add_content_xattrs(b, n);
 	err = sharefs_content_finish(b, c, start);
 	if (c->same)
 		n->content = c->same;

@@ -153,27 +153,42 @@ int sharefs_xattr_set(struct sharefs_node *n, const char *fullname,
 }
 
 /*
- * A fingerprint in the image is always one mkfs computed from the bytes it
- * stores.  One that comes with the source (a directory's xattrs, a tar's
- * SCHILY.xattr) was never checked against the content, so it is dropped
- * whatever the options: --no-fingerprint images carry none, and empty or
- * non-regular files never carry one.  The --ishare-xattr name is the same
- * full name (long prefix "trusted.fingerprint", empty suffix), so this
- * covers it too.
+ * A fingerprint or verity xattr in the image is always one mkfs computed
+ * from the bytes it stores.  One that comes with the source (a directory's
+ * xattrs, a tar's SCHILY.xattr) was never checked against the content, so
+ * it is dropped whatever the options: --no-fingerprint images carry no
+ * fingerprint, images without --verity no trusted.sharefs.verity, and
+ * empty or non-regular files never carry either.  The --ishare-xattr name
+ * is the same full name as the fingerprint (long prefix
+ * "trusted.fingerprint", empty suffix), so this covers it too.
  */
-void sharefs_xattr_drop_fingerprint(struct sharefs_node *n)
+static bool is_computed(const struct sharefs_xattr *x)
 {
-	for (unsigned int i = 0; i < n->nxattrs; i++) {
+	static const char *const names[] = {
+		SHAREFS_FP_SUFFIX, SHAREFS_VERITY_SUFFIX,
+	};
+
+	if (x->index != SHAREFS_XATTR_INDEX_TRUSTED)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (x->name_len == strlen(names[i]) &&
+		    !memcmp(x->name, names[i], x->name_len))
+			return true;
+	return false;
+}
+
+void sharefs_xattr_drop_computed(struct sharefs_node *n)
+{
+	for (unsigned int i = 0; i < n->nxattrs;) {
 		struct sharefs_xattr *x = &n->xattrs[i];
 
-		if (x->index == SHAREFS_XATTR_INDEX_TRUSTED &&
-		    x->name_len == sizeof(SHAREFS_FP_SUFFIX) - 1 &&
-		    !memcmp(x->name, SHAREFS_FP_SUFFIX, x->name_len)) {
-			free(x->name);
-			free(x->value);
-			n->xattrs[i] = n->xattrs[--n->nxattrs];
-			return;
+		if (!is_computed(x)) {
+			i++;
+			continue;
 		}
+		free(x->name);
+		free(x->value);
+		n->xattrs[i] = n->xattrs[--n->nxattrs];
 	}
 }
 

@@ -126,7 +126,7 @@ static int read_xattrs(struct sharefs_node *n, const char *path)
 		free(val);
 	}
 	free(names);
-	sharefs_xattr_drop_fingerprint(n);
+	sharefs_xattr_drop_computed(n);
 	return 0;
 }
 

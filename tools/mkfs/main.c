@@ -47,6 +47,14 @@ static const char usage_text[] =
 "                         as erofs-utils 1.9 --xattr-inode-digest does, so\n"
 "                         Linux >= 7.0 erofs -o inode_share shares too; the\n"
 "                         image then needs Linux >= 6.4 (XATTR_PREFIXES)\n"
+"      --verity           also give every non-empty regular file an\n"
+"                         fs-verity Merkle tree (SHA-256, 4096-byte blocks)\n"
+"                         in image blocks of its own, and its fs-verity\n"
+"                         descriptor in the xattr trusted.sharefs.verity:\n"
+"                         SHA-256 of the descriptor is the file digest that\n"
+"                         `fsverity digest` prints\n"
+"      --verity-salt=HEX  salt for the --verity trees, up to 32 bytes in hex\n"
+"                         (default: none)\n"
 "      --mtime-offsets    compact inodes store mtime as seconds after the\n"
 "                         epoch (smaller image; readers before Linux 6.15 and\n"
 "                         erofs-utils 1.8 show the epoch for those files)\n"
@@ -77,6 +85,23 @@ static void bad_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
+/* Up to @max bytes written as hex digits, two per byte; -1 if not. */
+static int parse_hex(const char *s, uint8_t *out, unsigned int max,
+		     unsigned int *len)
+{
+	size_t n = strlen(s);
+
+	if (!n || n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return -1;
+	for (size_t i = 0; i < n / 2; i++)
+		sscanf(s + 2 * i, "%2hhx", &out[i]);
+	*len = (unsigned int)(n / 2);
+	return 0;
+}
+
 static int parse_ll(const char *s, long long *v)
 {
 	char *end;
@@ -94,6 +119,8 @@ int main(int argc, char **argv)
 		{ "aufs",		no_argument,	   NULL, 'A' },
 		{ "no-fingerprint",	no_argument,	   NULL, 'F' },
 		{ "ishare-xattr",	no_argument,	   NULL, 'I' },
+		{ "verity",		no_argument,	   NULL, 'V' },
+		{ "verity-salt",	required_argument, NULL, 'S' },
 		{ "mtime-offsets",	no_argument,	   NULL, 'M' },
 		{ "timestamp",		required_argument, NULL, 'T' },
 		{ "uuid",		required_argument, NULL, 'U' },
@@ -138,6 +165,14 @@ int main(int argc, char **argv)
 		case 'I':
 			o.ishare = true;
 			break;
+		case 'V':
+			o.verity = true;
+			break;
+		case 'S':
+			if (parse_hex(optarg, o.verity_salt, sizeof(o.verity_salt),
+				      &o.verity_salt_size))
+				bad_usage("bad salt '%s' (1 to 32 bytes in hex)", optarg);
+			break;
 		case 'M':
 			o.mtime_offsets = true;
 			break;
@@ -175,6 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (o.ishare && !o.fingerprint)
 		bad_usage("%s needs fingerprints", "--ishare-xattr");
+	if (o.verity_salt_size && !o.verity)
+		bad_usage("%s needs --verity", "--verity-salt");
 	if (o.aufs && !tar)
 		bad_usage("%s needs --tar", "--aufs");
 	if (tarfile) {

@@ -745,6 +745,208 @@ static void t_source_fingerprint(void)
 	result(ok, "source_fingerprint_not_passed_through", NULL);
 }
 
+/* ---- --verity ---- */
+
+static void t_verity_tree_size(void)
+{
+	static const struct { uint64_t size, tree; } v[] = {
+		{ 0, 0 }, { 1, 0 }, { 4096, 0 },	/* one block: no tree */
+		{ 4097, 4096 }, { 524288, 4096 },	/* 128 hashes fill a block */
+		{ 524289, 3 * 4096 },			/* 2 + 1 blocks */
+		{ 1048577, 4 * 4096 },			/* 257 blocks: 3 + 1 */
+		{ 8000000, 17 * 4096 },			/* 1954 blocks: 16 + 1 */
+		{ 128ull * 128 * 4096 + 1, (129 + 2 + 1) * 4096ull },
+	};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ok = ok && sharefs_verity_tree_size(v[i].size) == v[i].tree;
+	result(ok, "verity_tree_sizes", NULL);
+}
+
+static void sha256(const void *p, size_t len, uint8_t md[32])
+{
+	EVP_Digest(p, len, md, NULL, EVP_sha256(), NULL);
+}
+
+/* Bytes [off, off + len) of a flat file, across image blocks. */
+static void copy_data(struct img *im, struct ino *i, uint64_t off, size_t len,
+		      uint8_t *out)
+{
+	while (len) {
+		size_t n = im->bsz - off % im->bsz;
+
+		if (n > len)
+			n = len;
+		memcpy(out, data_at(im, i, off), n);
+		out += n;
+		off += n;
+		len -= n;
+	}
+}
+
+/*
+ * Check a flat file's trusted.sharefs.verity the way a reader will, from
+ * fsverity.rst and the format in verity_fs.h, not from libfsverity: the
+ * header, the tree's size and levels (the root level first, the leaf
+ * level last), every data block's hash in the leaf level, every tree
+ * block's hash one level up, the top block's (or the one data block's)
+ * hash as the descriptor's root hash.  Returns NULL or what is wrong.
+ */
+static const char *verity_check(struct img *im, const char *path)
+{
+	uint8_t v[300], md[32], blk[4096];
+	uint64_t nblocks[16], start[16], n, total = 0, off = 0, tblk;
+	int64_t nid = walk(im, path);
+	const uint8_t *desc = v + 16, *tree;
+	int levels = 0;
+	struct ino i;
+
+	if (nid < 0)
+		return "no such file";
+	get_ino(im, (uint64_t)nid, &i);
+	if (get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v) != 272)
+		return "no 272-byte trusted.sharefs.verity";
+	if (memcmp(v, "SFV1", 4) || *(uint32_t *)(v + 12) || desc[0] != 1 ||
+	    desc[1] != 1 || desc[2] != 12 || desc[3] || *(uint32_t *)(desc + 4) ||
+	    *(uint64_t *)(desc + 8) != i.size)
+		return "bad header";
+	for (n = (i.size + 4095) / 4096; n > 1; levels++) {
+		n = (n + 127) / 128;
+		nblocks[levels] = n;
+		total += n;
+	}
+	for (int l = levels - 1; l >= 0; l--) {
+		start[l] = off;
+		off += nblocks[l];
+	}
+	tblk = *(uint32_t *)(v + 4);
+	if (*(uint32_t *)(v + 8) != total * 4096 || (!tblk) != (!total) ||
+	    (tblk * im->bsz) + total * 4096 > im->len)
+		return "bad tree size or place";
+	tree = im->d + tblk * im->bsz;
+	for (uint64_t b = 0; b * 4096 < i.size; b++) {
+		size_t len = i.size - b * 4096 < 4096 ? (size_t)(i.size - b * 4096) : 4096;
+
+		memset(blk, 0, sizeof(blk));
+		copy_data(im, &i, b * 4096, len, blk);
+		sha256(blk, sizeof(blk), md);
+		if (memcmp(md, levels ? tree + start[0] * 4096 + b * 32 : desc + 16, 32))
+			return "a data block's hash is not in the leaf level";
+	}
+	for (int l = 0; l < levels; l++)
+		for (uint64_t b = 0; b < nblocks[l]; b++) {
+			sha256(tree + (start[l] + b) * 4096, 4096, md);
+			if (memcmp(md, l + 1 < levels ?
+				   tree + start[l + 1] * 4096 + b * 32 : desc + 16, 32))
+				return "a tree block's hash is not one level up";
+		}
+	for (int k = 48; k < 256; k++)
+		if (desc[k])
+			return "root hash padding, salt or reserved bytes not zero";
+	return NULL;
+}
+
+static bool verity_files_ok(struct img *im, const char *const *names, size_t n,
+			    const char *what)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *why = verity_check(im, names[k]);
+
+		if (why) {
+			printf("# %s: %s: %s\n", what, names[k], why);
+			return false;
+		}
+	}
+	return true;
+}
+
+static uint32_t verity_tree_blk(struct img *im, const char *path)
+{
+	uint8_t v[300];
+	int64_t nid = walk(im, path);
+
+	if (nid < 0 || get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v) != 272)
+		return 0;
+	return *(uint32_t *)(v + 4);
+}
+
+/*
+ * mkfs --verity: every non-empty regular file's tree checks out (4096-
+ * and 1024-byte blocks, directory and tar input, an inline tail, two tree
+ * levels), equal files share a tree, the fingerprint is still written,
+ * empty and non-regular files carry nothing, a forged xattr from the
+ * source is replaced, and a changed data or tree byte fails the check.
+ */
+static void t_verity(void)
+{
+	static const char *const files[] = {
+		"one", "b4096", "b4097", "tail", "two", "two.copy", "hard", "m",
+	};
+	const size_t nfiles = sizeof(files) / sizeof(files[0]);
+	char img[400];
+	struct img im;
+	struct ino i;
+	uint8_t v[300];
+	bool ok;
+
+	snprintf(img, sizeof(img), "%.300s/verity.img", work);
+	ok = sh("rm -rf %s/v && mkdir -p %s/v/d && cd %s/v && printf x > one && "
+		"head -c 4096 /dev/urandom > b4096 && head -c 4097 /dev/urandom > b4097 && "
+		"head -c 5000 /dev/urandom > tail && head -c 600000 /dev/urandom > two && "
+		"cp two two.copy && ln two hard && printf m > m && : > empty && ln -s one d/l && "
+		"setfattr -n trusted.sharefs.verity -v forged m && "
+		"tar --xattrs --xattrs-include='*' -cf ../v.tar .", work, work, work) == 0 &&
+	     sh("%s -q --verity %s %s/v", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (!ok) {
+		result(false, "verity_trees_check_out", NULL);
+		return;
+	}
+	ok = verity_files_ok(&im, files, nfiles, "4096-byte blocks");
+	get_ino(&im, (uint64_t)walk(&im, "tail"), &i);
+	ok = ok && i.layout == SHAREFS_INODE_FLAT_INLINE;	/* tail after the xattr */
+	result(ok, "verity_trees_check_out", NULL);
+	result(verity_tree_blk(&im, "two") && verity_tree_blk(&im, "two") ==
+	       verity_tree_blk(&im, "two.copy"), "verity_equal_files_share_a_tree", NULL);
+	ok = stored_matches_fp(&im, "two") && stored_matches_fp(&im, "m") &&
+	     get_xattr(&im, (uint64_t)walk(&im, "empty"), 4, "sharefs.verity", v) < 0 &&
+	     get_xattr(&im, (uint64_t)walk(&im, "d/l"), 4, "sharefs.verity", v) < 0 &&
+	     get_xattr(&im, (uint64_t)walk(&im, "d"), 4, "sharefs.verity", v) < 0;
+	result(ok, "verity_with_fingerprint_only_regular_files", NULL);
+	/* the checker can fail */
+	get_ino(&im, (uint64_t)walk(&im, "two"), &i);
+	im.d[(uint64_t)i.startblk * im.bsz + 300000] ^= 1;
+	ok = verity_check(&im, "two") != NULL;
+	im.d[(uint64_t)i.startblk * im.bsz + 300000] ^= 1;
+	im.d[(uint64_t)verity_tree_blk(&im, "two") * im.bsz + 8191] ^= 1;
+	ok = ok && verity_check(&im, "two") != NULL;
+	im.d[(uint64_t)verity_tree_blk(&im, "two") * im.bsz + 8191] ^= 1;
+	ok = ok && !verity_check(&im, "two");
+	result(ok, "verity_check_catches_changed_bytes", NULL);
+	free(im.d);
+
+	ok = sh("%s -q --verity -b 1024 %s %s/v", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		ok = verity_files_ok(&im, files, nfiles, "1024-byte blocks");
+		free(im.d);
+	}
+	ok = ok && sh("%s -q --verity --tar %s %s/v.tar", mkfs, img, work) == 0 &&
+	     !img_open(&im, img);
+	if (ok) {
+		ok = verity_files_ok(&im, files, nfiles, "tar");
+		free(im.d);
+	}
+	result(ok, "verity_1k_blocks_and_tar", NULL);
+	/* without --verity: none, the forged one included */
+	ok = sh("%s -q %s %s/v", mkfs, img, work) == 0 && !img_open(&im, img);
+	if (ok) {
+		ok = get_xattr(&im, (uint64_t)walk(&im, "m"), 4, "sharefs.verity", v) < 0 &&
+		     get_xattr(&im, (uint64_t)walk(&im, "two"), 4, "sharefs.verity", v) < 0;
+		free(im.d);
+	}
+	result(ok, "verity_none_without_the_option", NULL);
+}
+
 /* Extract TAR with GNU tar (OPTS) and with mkfs + fsck.erofs; same trees? */
 static bool tar_like_gnu_tar(const char *name, const char *opts)
 {
@@ -970,6 +1172,8 @@ int main(int argc, char **argv)
 	t_tar_replace();
 	t_aufs();
 	t_source_fingerprint();
+	t_verity_tree_size();
+	t_verity();
 	t_xattr_limit();
 	t_rdev_limit();
 	t_errors(src);
