@@ -268,6 +268,22 @@ hostfs() {
 }
 hostfs
 
+# --- verified sharing (verity_test.c) ------------------------------------------
+# share-v and share-vpad: the same files at other addresses, with fs-verity
+# trees; share-vlie: other bytes of lib/big.so (sharespoof's, same size)
+# with their own valid tree, and share-v's root hash and fingerprint
+# patched in; the flips: one bit of lib/big.so's data, tree or root hash.
+sharefs share-v share --verity
+sharefs share-vpad sharepad --verity
+sharefs share-vlie sharespoof --verity
+python3 "$top/scripts/verity-images.py" liar "$out/share-vlie.img" \
+	"$(tree share)/lib/big.so" "$(tree sharespoof)/lib/big.so"
+for f in data tree root; do
+	derive "share-vflip${f:0:1}" share-v
+	python3 "$top/scripts/verity-images.py" flip "$out/share-vflip${f:0:1}.img" \
+		$f "$(tree share)/lib/big.so"
+done
+
 # --- failing and stacked devices (fail_test.c) --------------------------------
 # share-a under dm-verity: its hash tree as a disk of its own, and the
 # verity parameters (data blocks, root hash, salt) as a side file.  A fixed

@@ -385,10 +385,22 @@ int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 	return iomap_fiemap(inode, fieinfo, start, len, &sharefs_iomap_ops);
 }
 
+/*
+ * A member whose own bytes failed their hashes (verity.c) left its shared
+ * inode: its file must not read the content it failed to present, through
+ * opens old or new.  Mappings made before keep what they map.
+ */
+static bool sharefs_file_refused(struct inode *inode)
+{
+	return READ_ONCE(SHAREFS_I(inode)->share_bad);
+}
+
 static int sharefs_file_open(struct inode *inode, struct file *file)
 {
 	int err = sharefs_check_readable(inode);
 
+	if (!err && sharefs_file_refused(inode))
+		err = -EIO;
 	if (err)
 		return err;
 	file->f_mode |= FMODE_CAN_ODIRECT;
@@ -400,6 +412,8 @@ static int sharefs_file_open(struct inode *inode, struct file *file)
 
 static ssize_t sharefs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	if (sharefs_file_refused(file_inode(iocb->ki_filp)))
+		return -EIO;
 	/* O_DIRECT reads the file's own blocks, never a shared page cache */
 	if (iocb->ki_flags & IOCB_DIRECT) {
 		if (!iov_iter_count(to))
@@ -435,12 +449,21 @@ static loff_t sharefs_file_llseek(struct file *file, loff_t offset, int whence)
  * get_unmapped_area: PMD-aligned mappings of large files, so that large
  * folios of the page cache can be mapped whole.
  */
+static ssize_t sharefs_file_splice_read(struct file *in, loff_t *ppos,
+					struct pipe_inode_info *pipe,
+					size_t len, unsigned int flags)
+{
+	if (sharefs_file_refused(file_inode(in)))
+		return -EIO;
+	return sharefs_splice_read(in, ppos, pipe, len, flags);
+}
+
 const struct file_operations sharefs_file_fops = {
 	.open		= sharefs_file_open,
 	.llseek		= sharefs_file_llseek,
 	.read_iter	= sharefs_file_read_iter,
 	SHAREFS_FOP_MMAP,
 	.get_unmapped_area = thp_get_unmapped_area,
-	.splice_read	= sharefs_splice_read,
+	.splice_read	= sharefs_file_splice_read,
 	.setlease	= generic_setlease,
 };

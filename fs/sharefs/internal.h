@@ -50,6 +50,7 @@ enum {
 	SHAREFS_SBF_WARNED_FPREAD,	/* unreadable fingerprint logged */
 	SHAREFS_SBF_WARNED_READERR,	/* a member's failed read logged */
 	SHAREFS_SBF_SHUTDOWN,		/* device gone: reads fail, no sharing */
+	SHAREFS_SBF_WARNED_VERITY,	/* unusable verity metadata logged */
 };
 
 struct sharefs_sb_info {
@@ -75,6 +76,7 @@ struct sharefs_sb_info {
 	/* mount options */
 	char *domain;			/* domain=ID, NULL: default domain */
 	bool noshare;			/* noshare: nothing is shared */
+	bool verity;			/* verity: verified files share across domains */
 
 	/* page-cache sharing (share.c) */
 	u8 fp_index;			/* the fingerprint xattr: its index */
@@ -117,6 +119,8 @@ struct sharefs_inode {
 	struct list_head sb_link;	/* in sbi->share_members */
 	bool share_linked;		/* on share->members */
 	bool share_decided;		/* first open done: i_mapping is final */
+	bool share_bad;			/* failed its hashes: reads refused */
+	u64 verity_tree_pos;		/* its Merkle tree, if verified */
 	struct inode vfs_inode;
 };
 
@@ -225,12 +229,31 @@ int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map)
 int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 		   u64 start, u64 len);
 
+/* verity.c */
+struct sharefs_verity;
+struct sharefs_verity_src {		/* where tree blocks are read from */
+	struct super_block *sb;
+	u64 tree_pos;
+};
+int sharefs_verity_load(struct inode *inode, u8 *digest, u64 *tree_pos,
+			struct sharefs_verity **vp);
+void sharefs_verity_free(struct sharefs_verity *v);
+int sharefs_verity_check_folio(const struct sharefs_verity_src *src,
+			       struct sharefs_verity *v, struct folio *folio);
+int sharefs_verity_init(void);
+void sharefs_verity_exit(void);
+bool sharefs_verity_available(void);
+
 /* read.c: where a read call reads from */
 struct sharefs_rsrc {
 	struct inode *inode;		/* its layout, device and size */
 	struct sharefs_sb_info *pin;	/* its superblock, pinned (shared) */
+	struct sharefs_verity *verity;	/* check pages against it, or NULL */
+	u64 tree_pos;			/* the source's tree, with verity */
 };
 
+int sharefs_read_init(void);
+void sharefs_read_exit(void);
 void sharefs_read_ahead(const struct sharefs_rsrc *src,
 			struct readahead_control *rac);
 int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
@@ -271,6 +294,8 @@ struct sharefs_shared {
 	u8 digest[SHAREFS_FP_DIGEST_LEN];	/* SHA-256 of the content */
 	char domain[SHAREFS_DOMAIN_MAX + 1];	/* "" for the default one */
 	u8 blkbits;			/* the members' block size */
+	bool verified;			/* digest: fs-verity's, pages checked */
+	struct sharefs_verity *verity;	/* when verified (verity.c) */
 	spinlock_t lock;		/* protects members, nr_members */
 	struct list_head members;	/* sharefs_inode.share_link */
 	unsigned int nr_members;

@@ -13,7 +13,10 @@
  *    disk, and on a bio-based stack such as dm-verity waits only for the
  *    submitters, not for the completions);
  *  - a read that fails through one member is tried again through another
- *    before the reader sees an error.
+ *    before the reader sees an error;
+ *  - content with verity metadata is checked page by page before its
+ *    folio is marked uptodate (verity.c); hashing is not for softirq
+ *    context, so those bios complete in a workqueue.
  * iomap stays for O_DIRECT, fiemap and SEEK_DATA/SEEK_HOLE, which work on a
  * file's own blocks.
  *
@@ -38,6 +41,30 @@
  */
 #include <linux/bio.h>
 #include "internal.h"
+
+/* What checks the folios of a read before they are uptodate. */
+struct sharefs_check {
+	struct sharefs_verity *verity;	/* or NULL: nothing to check */
+	struct sharefs_verity_src vsrc;	/* the tree to check against */
+};
+
+/*
+ * Every bio of the read path, from sharefs_bioset, whose front padding
+ * holds the rest: what its completion checks, and where it runs.
+ */
+struct sharefs_bio {
+	struct work_struct work;	/* completion, for checked content */
+	struct sharefs_check check;
+	struct bio bio;			/* last */
+};
+
+static struct bio_set sharefs_bioset;
+static struct workqueue_struct *sharefs_read_wq;
+
+static inline struct sharefs_bio *SHAREFS_BIO(struct bio *bio)
+{
+	return container_of(bio, struct sharefs_bio, bio);
+}
 
 /* A folio whose mapped bytes went into more than one bio, while read. */
 struct sharefs_rfolio {
@@ -65,7 +92,16 @@ struct sharefs_rcall {
 	unsigned int pieces;	/* its mapped pieces so far */
 	size_t unsent;		/* its bytes in @bio, not counted in an rfolio */
 	unsigned long pages;	/* pages of the call not built yet */
+	struct sharefs_check check;	/* for the call's folios */
 };
+
+static void sharefs_check_init(struct sharefs_check *check,
+			       const struct sharefs_rsrc *src)
+{
+	check->verity = src->verity;
+	check->vsrc.sb = src->inode->i_sb;
+	check->vsrc.tree_pos = src->tree_pos;
+}
 
 /* Zero what lies past EOF in the block that EOF is in. */
 static void sharefs_zero_eof(struct folio *folio)
@@ -77,44 +113,73 @@ static void sharefs_zero_eof(struct folio *folio)
 		folio_zero_segment(folio, isize - pos, folio_size(folio));
 }
 
-/* Every piece of @folio is in: make it uptodate unless one failed. */
-static void sharefs_folio_done(struct folio *folio, int err)
+/*
+ * Every piece of @folio is in: make it uptodate unless one failed or, for
+ * checked content (@check->verity), its blocks do not match their hashes.
+ */
+static void sharefs_folio_done(struct folio *folio, int err,
+			       const struct sharefs_check *check)
 {
 	kfree(folio_detach_private(folio));
 	if (!err) {
 		sharefs_zero_eof(folio);
-		folio_mark_uptodate(folio);
+		if (check->verity)
+			err = sharefs_verity_check_folio(&check->vsrc,
+							 check->verity, folio);
+		if (!err)
+			folio_mark_uptodate(folio);
 	}
 	folio_unlock(folio);
 }
 
-/* @len bytes of @folio arrived (or failed with @err): softirq context. */
-static void sharefs_piece_done(struct folio *folio, size_t len, int err)
+/* @len bytes of @folio arrived (or failed with @err). */
+static void sharefs_piece_done(struct folio *folio, size_t len, int err,
+			       const struct sharefs_check *check)
 {
 	struct sharefs_rfolio *rf = folio_get_private(folio);
 
 	if (!rf) {			/* its only piece */
-		sharefs_folio_done(folio, err);
+		sharefs_folio_done(folio, err, check);
 		return;
 	}
 	if (err)
 		cmpxchg(&rf->err, 0, err);
 	if (atomic_sub_and_test(len, &rf->pending))
-		sharefs_folio_done(folio, READ_ONCE(rf->err));
+		sharefs_folio_done(folio, READ_ONCE(rf->err), check);
 }
 
-static void sharefs_read_end_io(struct bio *bio)
+static void sharefs_read_complete(struct bio *bio)
 {
 	struct sharefs_sb_info *pin = bio->bi_private;
 	int err = blk_status_to_errno(bio->bi_status);
 	struct folio_iter fi;
 
 	bio_for_each_folio_all(fi, bio)
-		sharefs_piece_done(fi.folio, fi.length, err);
+		sharefs_piece_done(fi.folio, fi.length, err,
+				   &SHAREFS_BIO(bio)->check);
 	bio_put(bio);
 	/* last: the superblock's umount may close the device right after */
 	if (pin)
 		percpu_ref_put(&pin->pin);
+}
+
+static void sharefs_read_work(struct work_struct *work)
+{
+	sharefs_read_complete(&container_of(work, struct sharefs_bio,
+					    work)->bio);
+}
+
+/* softirq context: checked content completes in the workqueue */
+static void sharefs_read_end_io(struct bio *bio)
+{
+	struct sharefs_bio *sbio = SHAREFS_BIO(bio);
+
+	if (sbio->check.verity && !bio->bi_status) {
+		INIT_WORK(&sbio->work, sharefs_read_work);
+		queue_work(sharefs_read_wq, &sbio->work);
+		return;
+	}
+	sharefs_read_complete(bio);
 }
 
 static void sharefs_read_end_io_sync(struct bio *bio)
@@ -176,9 +241,10 @@ static void sharefs_new_bio(struct sharefs_rcall *c, sector_t sector)
 	struct block_device *bdev = c->src->inode->i_sb->s_bdev;
 	unsigned int vecs = bio_max_segs(max(c->pages, 1UL));
 
-	/* with direct reclaim allowed, bio_alloc() waits rather than fails */
-	c->bio = bio_alloc(bdev, vecs, c->opf, c->gfp);
+	/* with direct reclaim allowed, the allocation waits, never fails */
+	c->bio = bio_alloc_bioset(bdev, vecs, c->opf, c->gfp, &sharefs_bioset);
 	c->bio->bi_iter.bi_sector = sector;
+	SHAREFS_BIO(c->bio)->check = c->check;
 }
 
 /* Read @len bytes at device byte @pa into @folio at @off. */
@@ -281,9 +347,10 @@ static void sharefs_folio_built(struct sharefs_rcall *c, int err)
 		if (err)
 			cmpxchg(&rf->err, 0, err);
 		if (atomic_dec_and_test(&rf->pending))
-			sharefs_folio_done(folio, READ_ONCE(rf->err));
+			sharefs_folio_done(folio, READ_ONCE(rf->err), &c->check);
 	} else if (!c->pieces) {
-		sharefs_folio_done(folio, 0);	/* nothing in flight */
+		/* nothing in flight */
+		sharefs_folio_done(folio, 0, &c->check);
 	}
 	/* else its one piece is in c->bio, whose completion ends it */
 	c->folio = NULL;
@@ -305,6 +372,7 @@ void sharefs_read_ahead(const struct sharefs_rsrc *src,
 	};
 	struct folio *folio;
 
+	sharefs_check_init(&c.check, src);
 	while ((folio = readahead_folio(rac))) {
 		c.pages = readahead_count(rac) + folio_nr_pages(folio);
 		c.folio = folio;
@@ -340,6 +408,13 @@ int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
 	if (err)
 		return err;
 	sharefs_zero_eof(folio);
+	if (src->verity) {
+		sharefs_check_init(&c.check, src);
+		err = sharefs_verity_check_folio(&c.check.vsrc, src->verity,
+						 folio);
+		if (err)
+			return err;
+	}
 	folio_mark_uptodate(folio);
 	return 0;
 }
@@ -373,3 +448,28 @@ const struct address_space_operations sharefs_aops = {
 	.readahead		= sharefs_readahead,
 	.direct_IO		= noop_direct_IO,
 };
+
+/* Module init: the bios' pool and the workqueue that checks content. */
+int __init sharefs_read_init(void)
+{
+	int err = bioset_init(&sharefs_bioset, BIO_POOL_SIZE,
+			      offsetof(struct sharefs_bio, bio), BIOSET_NEED_BVECS);
+
+	if (err)
+		return err;
+	/* reclaim may wait for these reads: WQ_MEM_RECLAIM */
+	sharefs_read_wq = alloc_workqueue("sharefs_read",
+					  WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!sharefs_read_wq) {
+		bioset_exit(&sharefs_bioset);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* After every mount is gone: no bio of ours is left in flight. */
+void sharefs_read_exit(void)
+{
+	destroy_workqueue(sharefs_read_wq);
+	bioset_exit(&sharefs_bioset);
+}

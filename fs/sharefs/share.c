@@ -101,6 +101,7 @@ static struct inode *sharefs_shared_alloc_inode(struct super_block *sb)
 		return NULL;
 	spin_lock_init(&sh->lock);
 	INIT_LIST_HEAD(&sh->members);
+	sh->verity = NULL;
 	INIT_LIST_HEAD(&sh->all);
 	sh->nr_members = 0;
 	return &sh->vfs_inode;
@@ -118,6 +119,8 @@ static void sharefs_shared_evict_inode(struct inode *inode)
 	/* no member, pages reclaimed, or the module is going away */
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
+	sharefs_verity_free(sh->verity);
+	sh->verity = NULL;
 	spin_lock(&sharefs_shared_list_lock);
 	list_del_init(&sh->all);
 	spin_unlock(&sharefs_shared_list_lock);
@@ -215,6 +218,8 @@ static bool sharefs_share_pick(struct sharefs_shared *sh,
 		}
 		src->inode = &si->vfs_inode;
 		src->pin = sbi;
+		src->verity = sh->verity;
+		src->tree_pos = si->verity_tree_pos;
 		spin_unlock(&sh->lock);
 		return true;
 	}
@@ -264,7 +269,12 @@ static void sharefs_share_fail(const struct sharefs_rsrc *src, int err)
 	struct sharefs_inode *si = SHAREFS_I(src->inode);
 	struct super_block *sb = src->inode->i_sb;
 
-	if (sharefs_error_is_transient(err) || !sharefs_share_unlink(si))
+	if (sharefs_error_is_transient(err))
+		return;
+	/* bytes that fail their hashes: this file reads nothing any more */
+	if (err == -EBADMSG)
+		WRITE_ONCE(si->share_bad, true);
+	if (!sharefs_share_unlink(si))
 		return;
 	if (!test_and_set_bit(SHAREFS_SBF_WARNED_READERR, &src->pin->flags))
 		sharefs_warn(sb, "nid %llu: read error %d; other images serve its content from now on",
@@ -293,7 +303,8 @@ static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 			break;
 	}
 	folio_unlock(folio);
-	return err;
+	/* no member gave bytes that match the content's hashes */
+	return err == -EBADMSG ? -EIO : err;
 }
 
 /* Readahead through one member; what fails is left to read_folio. */
@@ -317,8 +328,9 @@ static const struct address_space_operations sharefs_shared_aops = {
 
 struct sharefs_share_key {
 	const u8 *digest;
-	const char *domain;
+	const char *domain;	/* "" for verified content: no domains */
 	u8 blkbits;		/* the members' block size */
+	bool verified;		/* @digest is the fs-verity file digest */
 };
 
 static int sharefs_shared_test(struct inode *inode, void *data)
@@ -328,7 +340,8 @@ static int sharefs_shared_test(struct inode *inode, void *data)
 
 	/* the hash only picked the bucket: compare everything */
 	return !memcmp(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN) &&
-	       sh->blkbits == key->blkbits && !strcmp(sh->domain, key->domain);
+	       sh->blkbits == key->blkbits && sh->verified == key->verified &&
+	       !strcmp(sh->domain, key->domain);
 }
 
 static int sharefs_shared_set(struct inode *inode, void *data)
@@ -339,12 +352,14 @@ static int sharefs_shared_set(struct inode *inode, void *data)
 	memcpy(sh->digest, key->digest, SHAREFS_FP_DIGEST_LEN);
 	strscpy(sh->domain, key->domain, sizeof(sh->domain));
 	sh->blkbits = key->blkbits;
+	sh->verified = key->verified;
 	return 0;
 }
 
 static unsigned long sharefs_share_hash(const struct sharefs_share_key *key)
 {
-	u64 seed = xxh64(key->domain, strlen(key->domain), key->blkbits);
+	u64 seed = xxh64(key->domain, strlen(key->domain),
+			 key->blkbits | (key->verified << 8));
 
 	return (unsigned long)xxh64(key->digest, SHAREFS_FP_DIGEST_LEN, seed);
 }
@@ -381,13 +396,15 @@ static void sharefs_shared_init(struct inode *inode, loff_t size)
  * (see sharefs_shared_init()): images with the default 4 KiB blocks share
  * with each other, images with smaller blocks among themselves.
  */
-static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
+static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest,
+					struct sharefs_verity **vp)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(member->i_sb);
 	struct sharefs_share_key key = {
 		.digest = digest,
-		.domain = sbi->domain ? sbi->domain : "",
+		.domain = sbi->domain && !*vp ? sbi->domain : "",
 		.blkbits = member->i_blkbits,
+		.verified = *vp,
 	};
 	loff_t size = i_size_read(member);
 	struct inode *inode;
@@ -398,6 +415,9 @@ static struct inode *sharefs_shared_get(struct inode *member, const u8 *digest)
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	if (sharefs_inode_is_new(inode)) {
+		/* verified: the first member's tree shape, for every member */
+		SHAREFS_SHARED(inode)->verity = *vp;
+		*vp = NULL;
 		sharefs_shared_init(inode, size);
 		return inode;
 	}
@@ -539,11 +559,40 @@ void sharefs_share_exit_sbi(struct sharefs_sb_info *sbi)
 	percpu_ref_exit(&sbi->pin);
 }
 
+/*
+ * The share key's digest of @inode: on a verity mount the fs-verity digest
+ * of its verity metadata, if it has usable metadata (*@vp then set: its
+ * content is checked page by page and shares across domains); else its
+ * fingerprint.  -ENODATA: neither, a private page cache.
+ */
+static int sharefs_share_digest(struct inode *inode, u8 *digest,
+				struct sharefs_verity **vp)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
+	struct sharefs_inode *si = SHAREFS_I(inode);
+	int err;
+
+	*vp = NULL;
+	if (sbi->verity) {
+		err = sharefs_verity_load(inode, digest, &si->verity_tree_pos,
+					  vp);
+		if (!err)
+			return 0;
+		if (err != -ENODATA &&
+		    !test_and_set_bit(SHAREFS_SBF_WARNED_VERITY, &sbi->flags))
+			sharefs_warn(inode->i_sb,
+				     "nid %llu: unusable verity metadata (error %d); sharing it by fingerprint, within its domain",
+				     si->nid, err);
+	}
+	return sharefs_read_fingerprint(inode, digest);
+}
+
 /* Make @inode a member of its shared inode if it has a fingerprint. */
 static int sharefs_share_attach(struct inode *inode)
 {
 	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
 	struct sharefs_inode *si = SHAREFS_I(inode);
+	struct sharefs_verity *v;
 	struct sharefs_shared *sh;
 	u8 digest[SHAREFS_FP_DIGEST_LEN];
 	struct inode *shared;
@@ -552,9 +601,11 @@ static int sharefs_share_attach(struct inode *inode)
 	    sharefs_layout_is_compressed(si->datalayout) ||
 	    test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags))
 		return 0;
-	if (sharefs_read_fingerprint(inode, digest))
+	if (sharefs_share_digest(inode, digest, &v))
 		return 0;	/* no usable fingerprint: a private page cache */
-	shared = sharefs_shared_get(inode, digest);
+	shared = sharefs_shared_get(inode, digest, &v);
+	/* a member that joins an existing shared inode drops its copy */
+	sharefs_verity_free(v);
 	if (IS_ERR_OR_NULL(shared))
 		return PTR_ERR_OR_ZERO(shared);
 

@@ -213,6 +213,46 @@ struct sharefs_dirent {
 #define SHAREFS_FP_DIGEST_LEN	32
 #define SHAREFS_FP_VALUE_LEN	(SHAREFS_FP_TAG_LEN + SHAREFS_FP_DIGEST_LEN)
 
+/*
+ * Verity metadata (mkfs.sharefs --verity; sharefs's own, not EROFS's): the
+ * xattr trusted.sharefs.verity of a regular file, 48 + salt_size bytes.
+ * The fs-verity descriptor is not stored but rebuilt from it and i_size;
+ * SHA-256 of the descriptor is the fs-verity file digest.  The Merkle tree
+ * (fs-verity's: 4096-byte blocks of 32-byte SHA-256 hashes, the levels from
+ * the top one down to the leaves) lies at byte tree_pos of the image with
+ * its padding removed: each level as its hashes, back to back.  A file of
+ * one block has no tree (tree_pos 0).
+ */
+#define SHAREFS_VERITY_SUFFIX	"sharefs.verity"	/* after "trusted." */
+#define SHAREFS_VERITY_MAGIC	"SFV2"
+#define SHAREFS_VERITY_LOG_BLOCKSIZE	12
+#define SHAREFS_VERITY_HASH_SHA256	1
+#define SHAREFS_VERITY_MAX_SALT	32
+
+struct sharefs_verity_xattr {
+	__u8 magic[4];		/* SHAREFS_VERITY_MAGIC */
+	__u8 log_blocksize;	/* 12 */
+	__u8 hash_algorithm;	/* 1: SHA-256 */
+	__u8 salt_size;		/* 0..32 */
+	__u8 reserved;
+	__le64 tree_pos;	/* byte offset of the packed tree */
+	__u8 root_hash[32];
+	__u8 salt[];		/* salt_size bytes */
+};
+
+/* fs-verity's descriptor, as hashed into the file digest */
+struct sharefs_fsverity_descriptor {
+	__u8 version;		/* 1 */
+	__u8 hash_algorithm;
+	__u8 log_blocksize;
+	__u8 salt_size;
+	__le32 sig_size;	/* 0 */
+	__le64 data_size;
+	__u8 root_hash[64];
+	__u8 salt[32];
+	__u8 reserved[144];
+};
+
 /* Compile-time size checks; the caller supplies SHAREFS_STATIC_ASSERT. */
 #define SHAREFS_CHECK_ONDISK_SIZES(assert)				\
 	do {								\
@@ -223,6 +263,8 @@ struct sharefs_dirent {
 		assert(sizeof(struct sharefs_xattr_ibody_header) == 12);\
 		assert(sizeof(struct sharefs_xattr_entry) == 4);	\
 		assert(sizeof(struct sharefs_dirent) == 12);		\
+		assert(sizeof(struct sharefs_verity_xattr) == 48);	\
+		assert(sizeof(struct sharefs_fsverity_descriptor) == 256); \
 	} while (0)
 
 #endif /* _SHAREFS_FS_H */

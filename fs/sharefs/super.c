@@ -9,7 +9,9 @@
  * Afterwards every metadata read is bounded by the image size recorded here.
  *
  * The filesystem is always read-only.  The mount options domain= (which
- * files may share a page cache) and noshare (none) are parsed, validated,
+ * files may share a page cache), noshare (none) and verity (files with
+ * verity metadata share across domains, checked page by page: verity.c)
+ * are parsed, validated,
  * stored and shown here and used by share.c.  A device that is already
  * mounted is mounted again (get_tree_bdev() reuses its superblock) only
  * with the same options: anything else is -EBUSY.
@@ -27,6 +29,7 @@ static struct kmem_cache *sharefs_inode_cachep;
 struct sharefs_fs_context {
 	char *domain;
 	bool noshare;
+	bool verity;
 	bool filled;		/* fill_super ran: a new superblock */
 };
 
@@ -260,6 +263,8 @@ static int sharefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_show_option(seq, "domain", sbi->domain);
 	if (sbi->noshare)
 		seq_puts(seq, ",noshare");
+	if (sbi->verity)
+		seq_puts(seq, ",verity");
 	return 0;
 }
 
@@ -292,6 +297,11 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->domain = ctx->domain;
 	ctx->domain = NULL;
 	sbi->noshare = ctx->noshare;
+	sbi->verity = ctx->verity;
+	if (sbi->verity && !sharefs_verity_available()) {
+		sharefs_err(sb, "verity: the kernel has no sha256 in its crypto API");
+		return -EOPNOTSUPP;
+	}
 
 	sb->s_magic = SHAREFS_MAGIC;
 	sb->s_flags |= SB_RDONLY | SB_NOATIME;	/* as stock erofs */
@@ -334,11 +344,12 @@ static int sharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	return sharefs_sysfs_register(sb);
 }
 
-enum { Opt_domain, Opt_noshare };
+enum { Opt_domain, Opt_noshare, Opt_verity };
 
 static const struct fs_parameter_spec sharefs_fs_parameters[] = {
 	fsparam_string("domain", Opt_domain),
 	fsparam_flag("noshare", Opt_noshare),
+	fsparam_flag("verity", Opt_verity),
 	{}
 };
 
@@ -375,6 +386,9 @@ static int sharefs_parse_param(struct fs_context *fc,
 		ctx->domain = param->string;
 		param->string = NULL;
 		break;
+	case Opt_verity:
+		ctx->verity = true;
+		break;
 	case Opt_noshare:
 		ctx->noshare = true;
 		break;
@@ -386,7 +400,7 @@ static int sharefs_parse_param(struct fs_context *fc,
 static bool sharefs_same_options(const struct sharefs_sb_info *sbi,
 				 const struct sharefs_fs_context *ctx)
 {
-	if (sbi->noshare != ctx->noshare)
+	if (sbi->noshare != ctx->noshare || sbi->verity != ctx->verity)
 		return false;
 	if (!sbi->domain || !ctx->domain)
 		return !sbi->domain && !ctx->domain;
@@ -416,10 +430,12 @@ static int sharefs_get_tree(struct fs_context *fc)
 	sb = fc->root->d_sb;
 	if (sharefs_same_options(SHAREFS_SB(sb), ctx))
 		return 0;
-	sharefs_err(sb, "already mounted with domain=%s%s; refusing a mount of the same device with domain=%s%s",
+	sharefs_err(sb, "already mounted with domain=%s%s%s; refusing a mount of the same device with domain=%s%s%s",
 		    SHAREFS_SB(sb)->domain ?: "(default)",
 		    SHAREFS_SB(sb)->noshare ? ",noshare" : "",
-		    ctx->domain ?: "(default)", ctx->noshare ? ",noshare" : "");
+		    SHAREFS_SB(sb)->verity ? ",verity" : "",
+		    ctx->domain ?: "(default)", ctx->noshare ? ",noshare" : "",
+		    ctx->verity ? ",verity" : "");
 	dput(fc->root);
 	fc->root = NULL;
 	deactivate_locked_super(sb);
@@ -440,6 +456,8 @@ static int sharefs_reconfigure(struct fs_context *fc)
 		return invalfc(fc, "cannot change domain on remount");
 	if (ctx->noshare && !sbi->noshare)
 		return invalfc(fc, "cannot set noshare on remount");
+	if (ctx->verity && !sbi->verity)
+		return invalfc(fc, "cannot set verity on remount");
 	return 0;
 }
 
@@ -522,6 +540,12 @@ static int __init sharefs_init(void)
 						 sharefs_inode_init_once);
 	if (!sharefs_inode_cachep)
 		return -ENOMEM;
+	err = sharefs_read_init();
+	if (err)
+		goto err_read;
+	err = sharefs_verity_init();
+	if (err)
+		goto err_verity;
 	err = sharefs_share_init();
 	if (err)
 		goto err_share;
@@ -538,6 +562,10 @@ err_register:
 err_sysfs:
 	sharefs_share_exit();
 err_share:
+	sharefs_verity_exit();
+err_verity:
+	sharefs_read_exit();
+err_read:
 	kmem_cache_destroy(sharefs_inode_cachep);
 	return err;
 }
@@ -547,8 +575,10 @@ static void __exit sharefs_exit(void)
 {
 	unregister_filesystem(&sharefs_fs_type);
 	sharefs_sysfs_exit();
-	/* waits for the inodes' RCU and SRCU frees too */
+	/* waits for the inodes' RCU frees too */
 	sharefs_share_exit();
+	sharefs_verity_exit();
+	sharefs_read_exit();
 	kmem_cache_destroy(sharefs_inode_cachep);
 }
 

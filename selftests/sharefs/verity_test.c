@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * verity_test - verified sharing: pages checked against fs-verity Merkle
+ * trees, sharing across domains, liars and bit flips.
+ *
+ * Images (scripts/build-images.sh, mkfs.sharefs --verity):
+ *   share-v       the "share" tree
+ *   share-vpad    the same files behind a padding file: other addresses
+ *   share-vlie    only lib/big.so, of other bytes, same size, its own
+ *                 valid tree, with share-v's root hash and fingerprint
+ *                 patched in
+ *   share-vflipd  share-v with one bit of lib/big.so's data flipped
+ *   share-vflipt  ... one bit of lib/big.so's tree (a leaf-level hash)
+ *   share-vflipr  ... one bit of lib/big.so's root hash in its xattr
+ * The oracle is share-a mounted noshare (no verity metadata, own cache).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "sfs.h"
+
+#define NFILES	25
+#define BIG	"lib/big.so"
+
+static const char *file_name(int i)
+{
+	static const char *const fixed[] = {
+		BIG, "lib/mid.so", "bin/tool", "etc/motd", "etc/small",
+	};
+	static char doc[NFILES][32];
+
+	if (i < 5)
+		return fixed[i];
+	snprintf(doc[i], sizeof(doc[i]), "docs/doc%02d.txt", i - 5);
+	return doc[i];
+}
+
+/* Read @rel under @dir whole: its bytes (malloc) or NULL with errno set. */
+static char *slurp(const char *dir, const char *rel, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char *buf;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	buf = malloc(st.st_size + 1);
+	errno = 0;
+	if (pread(fd, buf, st.st_size, 0) != st.st_size) {
+		err = errno ? errno : EIO;
+		free(buf);
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+/* 0: @rel reads the oracle's bytes; -errno: it fails; 1: other bytes. */
+static int same_as_oracle(const char *dir, const char *oracle, const char *rel)
+{
+	size_t la, lo;
+	char *a = slurp(dir, rel, &la);
+	int err = errno, ret;
+	char *o = slurp(oracle, rel, &lo);
+
+	if (!a) {
+		free(o);
+		return -err;
+	}
+	ret = !o || la != lo || memcmp(a, o, la);
+	free(a);
+	free(o);
+	return ret;
+}
+
+FIXTURE(ver) {
+	char dir[4][256];
+	int n;
+	char oracle[256];
+};
+
+FIXTURE_SETUP(ver)
+{
+	self->n = 0;
+	SFS_REQUIRE_SHAREFS(_metadata);
+	sfs_drop_caches("3");
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare",
+				     self->oracle, sizeof(self->oracle)));
+}
+
+FIXTURE_TEARDOWN(ver)
+{
+	while (self->n > 0)
+		sfs_umount(self->dir[--self->n]);
+	sfs_umount(self->oracle);
+}
+
+/* Mount image @name with @opts; its directory is self->dir[returned]. */
+static int mnt(struct _test_data_ver *self, const char *name, const char *opts)
+{
+	int ret = sfs_mount_image(name, "sharefs", opts, self->dir[self->n],
+				  sizeof(self->dir[0]));
+
+	return ret ? ret : self->n++;
+}
+
+/* Every file of a verity image reads the oracle's bytes, checked. */
+TEST_F(ver, verified_reads_every_byte)
+{
+	int a = mnt(self, "share-v", "verity");
+
+	ASSERT_LE(0, a);
+	for (int i = 0; i < NFILES; i++)
+		EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle,
+					    file_name(i)));
+	/* again, from the cache and the checked tree blocks */
+	for (int i = 0; i < NFILES; i++)
+		EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle,
+					    file_name(i)));
+}
+
+/*
+ * Verified files share across domains (equal page frames); files without
+ * verity metadata keep the domain rule (share-a and share-b, two domains).
+ */
+TEST_F(ver, verified_share_across_domains)
+{
+	char p1[PATH_MAX], p2[PATH_MAX];
+	long pages, same;
+	int a = mnt(self, "share-v", "domain=t1,verity");
+	int b = mnt(self, "share-vpad", "domain=t2,verity");
+	int c = mnt(self, "share-a", "domain=t1,verity");
+	int d = mnt(self, "share-b", "domain=t2,verity");
+
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, c);
+	ASSERT_LE(0, d);
+	snprintf(p1, sizeof(p1), "%s/%s", self->dir[a], BIG);
+	snprintf(p2, sizeof(p2), "%s/%s", self->dir[b], BIG);
+	same = sfs_same_pfns(p1, p2, &pages);
+	EXPECT_EQ(pages, same);
+	EXPECT_LT(0, pages);
+	snprintf(p1, sizeof(p1), "%s/%s", self->dir[c], BIG);
+	snprintf(p2, sizeof(p2), "%s/usr/%s", self->dir[d], BIG);
+	EXPECT_EQ(0, sfs_same_pfns(p1, p2, &pages));
+	EXPECT_EQ(0, same_as_oracle(self->dir[b], self->oracle, BIG));
+}
+
+/*
+ * A liar mounted and read first: its bytes fail the tree of the digest it
+ * claims, it is taken out with one log line naming its device and nid,
+ * and its file refuses reads from then on.  The victim then reads right
+ * bytes.  No wrong byte is ever served.
+ */
+TEST_F(ver, liar_first)
+{
+	char path[PATH_MAX], buf[4096];
+	int liar, victim, fd;
+
+	liar = mnt(self, "share-vlie", "domain=evil,verity");
+	ASSERT_LE(0, liar);
+	sfs_kmsg_mark();
+	EXPECT_EQ(-EIO, same_as_oracle(self->dir[liar], self->oracle, BIG));
+	EXPECT_EQ(1, sfs_kmsg_count("read error -74"));
+	EXPECT_EQ(1, sfs_kmsg_has(sfs_mount_source(self->dir[liar])));
+	victim = mnt(self, "share-v", "domain=good,verity");
+	ASSERT_LE(0, victim);
+	EXPECT_EQ(0, same_as_oracle(self->dir[victim], self->oracle, BIG));
+	/* the liar's file refuses, even with the right bytes cached */
+	snprintf(path, sizeof(path), "%s/%s", self->dir[liar], BIG);
+	fd = open(path, O_RDONLY);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(EIO, errno);
+	if (fd >= 0) {
+		EXPECT_EQ(-1, pread(fd, buf, sizeof(buf), 0));
+		close(fd);
+	}
+}
+
+/* One flipped bit in data, tree or root hash: the file fails, cleanly. */
+static void flipped_fails(struct __test_metadata *_metadata,
+			  struct _test_data_ver *self, const char *image)
+{
+	int a = mnt(self, image, "verity");
+
+	ASSERT_LE(0, a);
+	EXPECT_EQ(-EIO, same_as_oracle(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, "lib/mid.so"));
+}
+
+TEST_F(ver, flipped_data_bit)
+{
+	flipped_fails(_metadata, self, "share-vflipd");
+}
+
+TEST_F(ver, flipped_tree_bit)
+{
+	flipped_fails(_metadata, self, "share-vflipt");
+}
+
+TEST_F(ver, flipped_root_hash_bit)
+{
+	flipped_fails(_metadata, self, "share-vflipr");
+}
+
+/*
+ * A member with a flipped data bit opened first, then a good one: reads
+ * through the good one see right bytes (the bad member is tried, fails
+ * its hashes, and is taken out).
+ */
+TEST_F(ver, bad_member_then_good_one)
+{
+	char path[PATH_MAX];
+	int bad = mnt(self, "share-vflipd", "verity"), good, fd;
+
+	ASSERT_LE(0, bad);
+	snprintf(path, sizeof(path), "%s/%s", self->dir[bad], BIG);
+	fd = open(path, O_RDONLY);	/* joins first: the source */
+	ASSERT_LE(0, fd);
+	good = mnt(self, "share-v", "verity");
+	ASSERT_LE(0, good);
+	EXPECT_EQ(0, same_as_oracle(self->dir[good], self->oracle, BIG));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
