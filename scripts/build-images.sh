@@ -144,8 +144,9 @@ sharefs s-b1024 full -b 1024
 diffimg s-b1024 $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-ishare full --ishare-xattr
 diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
-# --verity: Merkle trees in blocks no inode owns, trusted.sharefs.verity
-# beside the fingerprint; stock erofs must read every file as sharefs does
+# --verity: packed Merkle trees in blocks no inode owns,
+# trusted.sharefs.verity beside the fingerprint; stock erofs must read
+# every file as sharefs does
 sharefs s-verity full --verity
 diffimg s-verity $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
 
@@ -223,6 +224,10 @@ sharefs share-b2k shareb -b 2048
 erofs19 share-e19pad sharepad --xattr-inode-digest=trusted.fingerprint
 erofs15 share-lie sharelie
 erofs15 share-spoof sharespoof
+# share-a's tree with fs-verity metadata (mkfs --verity: packed Merkle
+# trees, trusted.sharefs.verity), with 4096- and 1024-byte blocks
+sharefs share-v share --verity
+sharefs share-v1k share --verity -b 1024
 # one data source per read call: lib/chunky.so (4 KiB chunks) at other
 # block addresses in cx and cy, its chunks interleaved in runs of 16 with
 # lib/pad.so's, so that cy's run j starts on its device exactly where cx's
@@ -269,11 +274,10 @@ hostfs() {
 hostfs
 
 # --- verified sharing (verity_test.c) ------------------------------------------
-# share-v and share-vpad: the same files at other addresses, with fs-verity
-# trees; share-vlie: other bytes of lib/big.so (sharespoof's, same size)
+# share-v (above) and share-vpad: the same files at other addresses, with
+# fs-verity trees; share-vlie: other bytes of lib/big.so (sharespoof's, same size)
 # with their own valid tree, and share-v's root hash and fingerprint
 # patched in; the flips: one bit of lib/big.so's data, tree or root hash.
-sharefs share-v share --verity
 sharefs share-vpad sharepad --verity
 sharefs share-vlie sharespoof --verity
 python3 "$top/scripts/verity-images.py" liar "$out/share-vlie.img" \

@@ -25,14 +25,19 @@ feature_incompat, blkszbits, rootnid_2b, meta_blkaddr, xattr_blkaddr, blocks.
 "set" recomputes the checksum unless --keep-csum is given.
 
 "verity" (mkfs.sharefs --verity, tools/lib/verity_fs.h) prints one line
-per path of a non-empty regular file: "NID SIZE TREE_BLKADDR TREE_SIZE
-SHA256(DESCRIPTOR) SHA256(TREE) PATH", PATH last (it may hold spaces).
-With OUTDIR it also writes each inode's descriptor (NID.desc) and tree
-bytes (NID.tree).  It exits non-zero when a file lacks the xattr or it is
-malformed (magic, size, reserved fields, descriptor header, a tree outside
-the image, not on 4096-byte blocks, or over the superblock, an inode, a
-file's data or another content's tree), or when an empty or non-regular
-file carries one.
+per path of a non-empty regular file: "NID SIZE TREE_POS TREE_SIZE
+SHA256(DESCRIPTOR) SHA256(TREE) PATH", PATH last (it may hold spaces):
+TREE_POS and TREE_SIZE are the packed tree's image byte and size,
+DESCRIPTOR the fs-verity descriptor rebuilt from the xattr and i_size
+(its SHA-256 is the file digest), TREE fs-verity's padded tree rebuilt
+from the packed one (what `fsverity digest --out-merkle-tree` writes).
+With OUTDIR it also writes each inode's descriptor (NID.desc) and padded
+tree (NID.tree).  It exits non-zero when a file lacks the xattr or it is
+malformed (size, magic, header, reserved byte), when a tree lies outside
+the image, off 32-byte alignment, in a block of the superblock, an inode,
+a file's data, or over another content's tree, when a tree block's hash
+(salted, if there is a salt) is not the hash one level up or the root
+hash, or when an empty or non-regular file carries the xattr.
 """
 import hashlib
 import os
@@ -276,6 +281,46 @@ def data_blocks(im, ino):
     return set(range(ino['u'], ino['u'] + n)) if n else set()
 
 
+def tree_levels(size):
+    """hashes of each level of fs-verity's tree over SIZE bytes, level 0
+    (the data blocks' hashes) first; [] for one data block or none"""
+    n, out = (size + 4095) // 4096, []
+    while n > 1:
+        out.append(n)
+        if n <= 128:
+            break
+        n = (n + 127) // 128
+    return out
+
+
+def salted(salt):
+    """fs-verity's hash of a block: SHA-256 of the salt zero-padded to 64
+    bytes (if any), then the block"""
+    pad = salt + bytes(-len(salt) % 64)
+    return lambda block: hashlib.sha256(pad + block).digest()
+
+
+def unpack_tree(packed, levels, root, h):
+    """fs-verity's padded tree (top level first, 4096-byte blocks) from
+    the packed one, and whether every block's hash is the one one level
+    up (the root hash for the top block)"""
+    off, starts = 0, {}
+    for k in reversed(range(len(levels))):
+        starts[k] = off
+        off += levels[k] * 32
+    out, ok = [], True
+    for k in reversed(range(len(levels))):
+        lvl = packed[starts[k]:starts[k] + levels[k] * 32]
+        blocks = [lvl[i:i + 4096].ljust(4096, b'\0')
+                  for i in range(0, len(lvl), 4096)]
+        for b, block in enumerate(blocks):
+            up = root if k + 1 == len(levels) else \
+                packed[starts[k + 1] + 32 * b:starts[k + 1] + 32 * b + 32]
+            ok = ok and h(block) == up
+        out += blocks
+    return b''.join(out), ok
+
+
 def verity(im, outdir):
     """check and list every file's trusted.sharefs.verity"""
     bad = []
@@ -313,43 +358,45 @@ def verity(im, outdir):
             if vals:
                 bad.append(f'{path}: carries trusted.sharefs.verity')
             continue
-        if len(vals) != 1 or len(vals[0]) != 272:
-            bad.append(f'{path}: no 272-byte trusted.sharefs.verity')
+        if len(vals) != 1 or len(vals[0]) < 48 or len(vals[0]) != 48 + vals[0][6]:
+            bad.append(f'{path}: no trusted.sharefs.verity of 48 bytes + salt')
             continue
         v = vals[0]
-        blk, tsize, res = struct.unpack_from('<III', v, 4)
-        desc = v[16:]
-        ver, alg, logbs, saltsz, sig, dsize = struct.unpack_from('<BBBBIQ', desc)
-        want = 0
-        n = (ino['size'] + 4095) // 4096
-        while n > 1:
-            n = (n + 127) // 128
-            want += n * 4096
-        if v[:4] != b'SFV1' or res or (ver, alg, logbs, sig) != (1, 1, 12, 0) \
-                or saltsz > 32 or dsize != ino['size'] or any(desc[112:]) \
-                or any(desc[16 + 32:80]) or any(desc[80 + saltsz:112]):
+        logbs, alg, saltsz, res, pos = struct.unpack_from('<BBBBQ', v, 4)
+        root, salt = v[16:48], v[48:]
+        if v[:4] != b'SFV2' or (logbs, alg, res) != (12, 1, 0) or saltsz > 32:
             bad.append(f'{path}: malformed trusted.sharefs.verity')
             continue
-        if tsize != want or (blk == 0) != (tsize == 0) or \
-                (blk + tsize // im.bs) * im.bs > len(im.img):
-            bad.append(f'{path}: tree at block {blk}, {tsize} bytes: wrong size or place')
+        # the descriptor a reader rebuilds: its SHA-256 is the file digest
+        desc = struct.pack('<BBBBIQ', 1, alg, logbs, saltsz, 0, ino['size']) + \
+            root.ljust(64, b'\0') + salt.ljust(32, b'\0') + bytes(144)
+        levels = tree_levels(ino['size'])
+        tsize = 32 * sum(levels)
+        if (pos == 0) != (tsize == 0) or pos % 32 or pos + tsize > len(im.img):
+            bad.append(f'{path}: tree at byte {pos}, {tsize} bytes: wrong place')
             continue
-        tree = bytes(im.img[blk * im.bs:blk * im.bs + tsize])
-        if tsize and trees.setdefault(blk, (tsize, desc)) != (tsize, desc):
-            bad.append(f'{path}: another content\'s tree at block {blk}')
+        # a bad hash is reported, the line still printed: the tests
+        # compare the tree with fsverity's, which must differ too
+        tree, ok = unpack_tree(bytes(im.img[pos:pos + tsize]), levels, root,
+                               salted(salt)) if tsize else (b'', True)
+        if not ok:
+            bad.append(f'{path}: a tree block\'s hash is not one level up')
+        if tsize and trees.setdefault(pos, (tsize, desc)) != (tsize, desc):
+            bad.append(f'{path}: another content\'s tree at byte {pos}')
         if outdir:
             with open(os.path.join(outdir, f'{nid}.desc'), 'wb') as f:
                 f.write(desc)
             with open(os.path.join(outdir, f'{nid}.tree'), 'wb') as f:
                 f.write(tree)
-        print(nid, ino['size'], blk, tsize, hashlib.sha256(desc).hexdigest(),
+        print(nid, ino['size'], pos, tsize, hashlib.sha256(desc).hexdigest(),
               hashlib.sha256(tree).hexdigest(), path.lstrip('/'))
-    tblocks = set()
-    for blk, (tsize, _) in trees.items():
-        r = set(range(blk, blk + tsize // im.bs))
-        if r & used or r & tblocks:
-            bad.append(f'tree at block {blk} overlaps metadata, data or another tree')
-        tblocks |= r
+    end = 0
+    for pos, (tsize, _) in sorted(trees.items()):
+        if pos < end:
+            bad.append(f'tree at byte {pos} overlaps another tree')
+        end = pos + tsize
+        if set(range(pos // im.bs, (end - 1) // im.bs + 1)) & used:
+            bad.append(f'tree at byte {pos} shares a block with metadata or data')
     for b in bad[:10]:
         print('imgtool: verity:', b, file=sys.stderr)
     return not bad

@@ -8,13 +8,16 @@
 # 2048-, 1024- and 512-byte blocks, from the directory and from a tar, and
 # with a salt.  For each image:
 #   - scripts/imgtool.py (its own reader of the format) finds every
-#     non-empty regular file's xattr well formed and every tree on blocks
-#     that no inode, file data or other tree uses;
+#     non-empty regular file's xattr well formed, every packed tree on
+#     blocks that no inode or file data uses and over no other tree, every
+#     tree block's hash one level up; it rebuilds each file's descriptor
+#     and fs-verity's padded tree;
 #   - fsck.erofs 1.5 (Debian 12) and 1.9 (the unstable chroot) accept it;
 #   - for every file that 1.9 extracts: `fsverity digest` prints SHA-256 of
-#     the descriptor in the file's xattr, --out-descriptor writes those 256
-#     bytes and --out-merkle-tree the tree bytes stored in the image.
-# Then: a corrupted tree byte and a corrupted descriptor byte are caught
+#     the descriptor rebuilt from the file's xattr, --out-descriptor writes
+#     those 256 bytes and --out-merkle-tree the padded tree rebuilt from
+#     the packed one in the image.
+# Then: a corrupted tree byte and a corrupted root hash byte are caught
 # (the checks can fail); equal files and hard links share one tree; an
 # image without --verity carries no trusted.sharefs.verity, and a forged
 # one from the source never reaches an image; -j1 and -j4 write the same
@@ -82,10 +85,10 @@ tar -C "$src" --sparse --xattrs --xattrs-include='*' -cf "$work/src.tar" .
 # verify_image NAME IMAGE [SALT]: the per-image checks above
 verify_image() {
 	local name=$1 img=$2 salt=${3:-} out=$work/$1.out x=$work/$1.x lst=$work/$1.lst
-	local saltopt=() n bad=0 badtree=0 baddesc=0 first= nid size blk tsz dsha tsha path d
+	local saltopt=() n bad=0 badtree=0 baddesc=0 first= nid size pos tsz dsha tsha path d
 	[ -n "$salt" ] && saltopt=(--salt="$salt")
 	mkdir -p "$out"
-	check "$name: every file's trusted.sharefs.verity well formed, trees on free blocks" \
+	check "$name: every file's trusted.sharefs.verity well formed, trees on free bytes" \
 		sh -c 'python3 "$1/scripts/imgtool.py" "$2" verity "$3" > "$4" && [ "$(wc -l < "$4")" = "$5" ]' \
 		_ "$top" "$img" "$out" "$lst" "$nfiles"
 	if [ "$(python3 scripts/imgtool.py "$img" show | awk '$1 == "blkszbits" { print $2 }')" = 0xc ]; then
@@ -100,7 +103,7 @@ verify_image() {
 	fi
 	check "$name: fsck.erofs 1.9 accepts and extracts it" fsck19 -d0 --extract="$x" "$img"
 	n=0
-	while read -r nid size blk tsz dsha tsha path; do
+	while read -r nid size pos tsz dsha tsha path; do
 		n=$((n + 1))
 		d=$(fsverity digest "${saltopt[@]}" --out-merkle-tree="$work/t" \
 			--out-descriptor="$work/d" "$x/$path" 2>&1 | cut -d' ' -f1)
@@ -113,10 +116,10 @@ verify_image() {
 	else
 		nok "$name: fsverity digest of every extracted file = SHA-256 of its descriptor" "$bad of $n differ; first: $first"
 	fi
-	[ "$n" = "$nfiles" ] && [ $badtree = 0 ] && ok "$name: stored trees = fsverity --out-merkle-tree" ||
-		nok "$name: stored trees = fsverity --out-merkle-tree" "$badtree of $n differ"
-	[ "$n" = "$nfiles" ] && [ $baddesc = 0 ] && ok "$name: descriptors = fsverity --out-descriptor" ||
-		nok "$name: descriptors = fsverity --out-descriptor" "$baddesc of $n differ"
+	[ "$n" = "$nfiles" ] && [ $badtree = 0 ] && ok "$name: stored trees, padded = fsverity --out-merkle-tree" ||
+		nok "$name: stored trees, padded = fsverity --out-merkle-tree" "$badtree of $n differ"
+	[ "$n" = "$nfiles" ] && [ $baddesc = 0 ] && ok "$name: rebuilt descriptors = fsverity --out-descriptor" ||
+		nok "$name: rebuilt descriptors = fsverity --out-descriptor" "$baddesc of $n differ"
 }
 
 opts=(-q -T1700000000 -U 6d2c1e7a-1d0b-4a55-9a40-3c1b2a0e5f11)
@@ -130,25 +133,29 @@ salt=0123456789abcdeffedcba9876543210a5
 check "mkfs --verity --verity-salt=$salt" "$mkfs" "${opts[@]}" --verity --verity-salt=$salt "$work/salt.img" "$src"
 verify_image salt "$work/salt.img" $salt
 
-# The checks can fail: one byte of a tree and one of a descriptor changed.
-corrupted_caught() {	# what offset-expression
-	local img=$work/bad.img lst=$work/bad.lst nid blk off
+# The checks can fail: one byte of a tree and one of a root hash changed.
+# imgtool's own check must fail, and so must the comparison with fsverity
+# (imgtool still prints the file's line and writes its tree).
+corrupted_caught() {	# tree|root
+	local img=$work/bad.img lst=$work/bad.lst nid pos off
 	cp "$work/b4096.img" "$img"
-	read -r nid _ blk _ < <(grep ' d/e/f8m$' "$work/b4096.lst")
+	read -r nid _ pos _ < <(grep ' d/e/f8m$' "$work/b4096.lst")
 	case $1 in
-	tree) off=$((blk * 4096 + 100)) ;;
-	# the descriptor's root hash: 16 + 16 bytes into the xattr value,
-	# found by its bytes (the value is not in the checksummed block)
-	desc) off=$(python3 - "$img" "$work/b4096.out/$nid.desc" <<'PY'
+	# 8,000,000 bytes: 16 hashes on top (512 bytes), then 1954 of level 0
+	tree) off=$((pos + 4000)) ;;
+	# a byte of the root hash, 16 bytes into the xattr value, found by its
+	# bytes (bytes 16..47 of the descriptor; the value is not in the
+	# checksummed block)
+	root) off=$(python3 - "$img" "$work/b4096.out/$nid.desc" <<'PY'
 import sys
 img, desc = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
-print(img.index(desc) + 16)
+print(img.index(desc[16:48]) + 5)
 PY
 ) ;;
 	esac
 	python3 scripts/imgtool.py "$img" flip "$off"
 	rm -rf "$work/bad.x" "$work/bad.out" && mkdir -p "$work/bad.out"
-	python3 scripts/imgtool.py "$img" verity "$work/bad.out" > "$lst" 2> /dev/null
+	! python3 scripts/imgtool.py "$img" verity "$work/bad.out" > "$lst" 2> /dev/null || return 1
 	fsck19 -d0 --extract="$work/bad.x" "$img" > /dev/null 2>&1 || return 1
 	fsverity digest --out-merkle-tree="$work/t" --out-descriptor="$work/d" \
 		"$work/bad.x/d/e/f8m" > "$work/bad.digest" || return 1
@@ -157,10 +164,10 @@ PY
 }
 if [ -n "$have19" ]; then
 	check "a changed tree byte is caught" corrupted_caught tree
-	check "a changed descriptor byte is caught" corrupted_caught desc
+	check "a changed root hash byte is caught" corrupted_caught root
 else
 	skipped "a changed tree byte is caught" "no fsck.erofs 1.9"
-	skipped "a changed descriptor byte is caught" "no fsck.erofs 1.9"
+	skipped "a changed root hash byte is caught" "no fsck.erofs 1.9"
 fi
 
 check "equal files and hard links share one tree" sh -c '
@@ -182,8 +189,8 @@ noverity() {
 	done
 	rm -rf "$work/v.x"
 	fsck19 -d0 --extract="$work/v.x" --xattrs "$work/b4096.img" > /dev/null || return 1
-	[ "$(getfattr -h --only-values -n trusted.sharefs.verity "$work/v.x/forged" | head -c 4)" = SFV1 ] &&
-	[ "$(getfattr -h --only-values -n trusted.sharefs.verity "$work/v.x/forged" | wc -c)" = 272 ] &&
+	[ "$(getfattr -h --only-values -n trusted.sharefs.verity "$work/v.x/forged" | head -c 4)" = SFV2 ] &&
+	[ "$(getfattr -h --only-values -n trusted.sharefs.verity "$work/v.x/forged" | wc -c)" = 48 ] &&
 	[ "$(getfattr -R -h -m '^trusted\.sharefs\.verity$' "$work/v.x" 2> /dev/null |
 	     grep -c '^trusted\.sharefs\.verity$')" = "$nfiles" ]
 }

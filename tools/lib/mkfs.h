@@ -7,7 +7,7 @@
  *   content.c        read each regular file once, fingerprinting the bytes
  *                    it stores, and store each distinct content once in
  *                    the data region (reader threads, ordered committer);
- *   verity.c         with --verity: an fs-verity Merkle tree and descriptor
+ *   verity.c         with --verity: an fs-verity Merkle tree and root hash
  *                    for each distinct content, computed from the bytes the
  *                    image stores (libfsverity), trees after the data;
  *   image.c          lay out inodes, xattrs, inline tails and directories
@@ -72,7 +72,7 @@ struct sharefs_content {
 	uint32_t nchunks;
 	uint32_t *chunkmap;		/* block of each chunk, or NULL_ADDR */
 	struct sharefs_content *same;	/* the first content with these bytes */
-	/* --verity (verity.c): the xattr value; tree_blkaddr, tree_size set */
+	/* --verity (verity.c): the xattr value (48 bytes + salt), tree_pos set */
 	struct sharefs_verity_xattr *verity;
 	struct sharefs_content *hnext;	/* dedup hash chain */
 	/* directory input, from a reader thread to the committer (content.c) */

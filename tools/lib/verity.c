@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
 /*
- * verity.c - fs-verity Merkle trees and descriptors (mkfs.sharefs --verity).
+ * verity.c - fs-verity Merkle trees (mkfs.sharefs --verity).
  *
  * Runs after every content is stored (content.c, tar.c) and before the
  * layout (image.c).  For each distinct content that a non-empty regular
  * file of the final tree holds, libfsverity computes the fs-verity digest
  * (SHA-256, 4096-byte blocks, the salt of --verity-salt) and hands over
  * the Merkle tree blocks and the 256-byte descriptor through its metadata
- * callbacks: the blocks go into the image, the descriptor into the xattr
- * trusted.sharefs.verity (format: verity_fs.h).
+ * callbacks.  The tree goes into the image packed (each block without the
+ * zero padding after its last hash); of the descriptor only the root hash
+ * is kept, in the xattr trusted.sharefs.verity, from which a reader
+ * rebuilds the rest (format: verity_fs.h).
  *
  * The bytes hashed are read back from the image (sharefs_content_read),
  * not from the source: the tree describes what a reader of the image gets,
  * whatever happened to the source meanwhile, as the fingerprint does.
  *
- * Trees lie after the data region, in tree order of their contents, each
- * on whole image blocks.  A tree's size follows from the file size alone,
- * so every tree is placed before any is computed; the computing then runs
- * on --jobs threads in any order and the image stays reproducible.
- * Contents that dedup made one (equal files, hard links) share one tree.
+ * Trees lie back to back after the data region, in tree order of their
+ * contents.  A tree's size follows from the file size alone, so every
+ * tree is placed before any is computed; the computing then runs on
+ * --jobs threads in any order and the image stays reproducible.  Contents
+ * that dedup made one (equal files, hard links) share one tree.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,25 +35,59 @@
 #include "mkfs.h"
 
 #define READ_CHUNK	(1u << 20)	/* bytes read back from the image at once */
-#define HASHES_PER_BLOCK (SHAREFS_VERITY_BLOCK_SIZE / SHAREFS_VERITY_DIGEST_SIZE)
+#define BLOCK		SHAREFS_VERITY_BLOCK_SIZE
+#define HASH		SHAREFS_VERITY_DIGEST_SIZE
+#define PER_BLOCK	SHAREFS_VERITY_HASHES_PER_BLOCK
+/* 2^52 data blocks at most (64-bit sizes), 128 times fewer hashes a level */
+#define MAX_LEVELS	8
 
 /*
- * Bytes of fs-verity's Merkle tree over a file of @size bytes: each level
- * holds the hashes of the level below (the data blocks for the first), in
- * whole blocks, up to a level of one block.  A file of at most one block
- * has no tree: its root hash is the hash of that block.
+ * The levels of fs-verity's Merkle tree over a file of @size bytes, in
+ * fs-verity's padded layout and in the packed one of the image.  Level 0
+ * holds a hash per data block, level k + 1 a hash per 128 hashes (one
+ * tree block) of level k, up to the first level of at most 128 hashes.
+ * Both layouts store the top level first and level 0 last.
  */
+struct tree_geometry {
+	int levels;			/* 0: one data block (or none), no tree */
+	uint64_t hashes[MAX_LEVELS];	/* hashes of each level */
+	uint64_t padded_off[MAX_LEVELS]; /* byte offset of each level, padded */
+	uint64_t packed_off[MAX_LEVELS]; /* and packed */
+	uint64_t padded_size, packed_size;
+};
+
+static void tree_geometry(uint64_t size, struct tree_geometry *g)
+{
+	uint64_t n = size / BLOCK + (size % BLOCK != 0);
+
+	memset(g, 0, sizeof(*g));
+	while (n > 1) {
+		g->hashes[g->levels++] = n;
+		if (n <= PER_BLOCK)
+			break;
+		n = (n + PER_BLOCK - 1) / PER_BLOCK;
+	}
+	for (int k = g->levels - 1; k >= 0; k--) {
+		g->padded_off[k] = g->padded_size;
+		g->packed_off[k] = g->packed_size;
+		g->padded_size += (g->hashes[k] + PER_BLOCK - 1) / PER_BLOCK * BLOCK;
+		g->packed_size += g->hashes[k] * HASH;
+	}
+}
+
+/* Bytes of the packed tree of a file of @size bytes (0: no tree). */
 uint64_t sharefs_verity_tree_size(uint64_t size)
 {
-	uint64_t n = (size + SHAREFS_VERITY_BLOCK_SIZE - 1) >>
-		     SHAREFS_VERITY_LOG_BLOCKSIZE;
-	uint64_t blocks = 0;
+	struct tree_geometry g;
 
-	while (n > 1) {
-		n = (n + HASHES_PER_BLOCK - 1) / HASHES_PER_BLOCK;
-		blocks += n;
-	}
-	return blocks << SHAREFS_VERITY_LOG_BLOCKSIZE;
+	tree_geometry(size, &g);
+	return g.packed_size;
+}
+
+/* Bytes of trusted.sharefs.verity with this build's salt. */
+static size_t xattr_size(const struct sharefs_build *b)
+{
+	return sizeof(struct sharefs_verity_xattr) + b->opts.verity_salt_size;
 }
 
 /*
@@ -61,14 +97,32 @@ uint64_t sharefs_verity_tree_size(uint64_t size)
  */
 void sharefs_verity_set_xattr(struct sharefs_build *b, struct sharefs_node *n)
 {
-	static const struct sharefs_verity_xattr placeholder;
-	const struct sharefs_verity_xattr *v;
+	static const uint8_t placeholder[sizeof(struct sharefs_verity_xattr) +
+					 SHAREFS_VERITY_MAX_SALT];
+	const void *v;
 
 	if (!b->opts.verity || !S_ISREG(n->mode) || !n->size)
 		return;
-	v = n->content->verity ? n->content->verity : &placeholder;
+	v = n->content->verity ? (const void *)n->content->verity : placeholder;
 	sharefs_xattr_set_raw(n, SHAREFS_XATTR_INDEX_TRUSTED,
-			      SHAREFS_VERITY_SUFFIX, v, sizeof(*v));
+			      SHAREFS_VERITY_SUFFIX, v, xattr_size(b));
+}
+
+/*
+ * The descriptor a reader rebuilds from the xattr and i_size; SHA-256 of
+ * it is the file digest.
+ */
+static void build_descriptor(const struct sharefs_verity_xattr *v,
+			     uint64_t size, struct sharefs_verity_descriptor *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->version = SHAREFS_VERITY_VERSION;
+	d->hash_algorithm = v->hash_algorithm;
+	d->log_blocksize = v->log_blocksize;
+	d->salt_size = v->salt_size;
+	d->data_size = cpu_to_le64(size);
+	memcpy(d->root_hash, v->root_hash, sizeof(v->root_hash));
+	memcpy(d->salt, v->salt, v->salt_size);
 }
 
 /* ---- one content ---- */
@@ -82,10 +136,13 @@ struct verity_job {
 struct verity_ctx {
 	struct sharefs_build *b;
 	struct sharefs_content *c;
+	struct tree_geometry g;
 	uint64_t off;			/* next content byte to read back */
 	uint8_t *buf;			/* READ_CHUNK bytes read back */
 	size_t len, pos;		/* bytes in buf, bytes handed out */
+	uint64_t tree_written;		/* packed tree bytes written */
 	bool have_descriptor;
+	uint8_t descriptor[sizeof(struct sharefs_verity_descriptor)];
 };
 
 /* libfsverity_read_fn_t: the next @count bytes of the content. */
@@ -120,56 +177,81 @@ static int read_stored(void *arg, void *out, size_t count)
 	return 0;
 }
 
-/* The tree is the size placed for it before anything was computed. */
+/* libfsverity's (padded) tree has the size the file size implies. */
 static int tree_size_cb(void *arg, uint64_t size)
 {
 	struct verity_ctx *x = arg;
 
-	return size == le32_to_cpu(x->c->verity->tree_size) ? 0 : -EUCLEAN;
+	return size == x->g.padded_size ? 0 : -EUCLEAN;
 }
 
-/* A tree block at @offset of fs-verity's tree layout: into the image. */
+/*
+ * A tree block at @offset of fs-verity's padded layout: its hashes, the
+ * zero padding after them stripped, into the packed tree in the image.
+ * The padding must be zeros: a reader pads with zeros.
+ */
 static int tree_block_cb(void *arg, const void *block, size_t size,
 			 uint64_t offset)
 {
+	static const uint8_t zeros[BLOCK];
 	struct verity_ctx *x = arg;
-	const struct sharefs_verity_xattr *v = x->c->verity;
-	uint64_t tree_size = le32_to_cpu(v->tree_size);
+	const struct tree_geometry *g = &x->g;
+	uint64_t blk, first, count;
+	int k;
 
-	if (offset > tree_size || size > tree_size - offset)
+	if (size != BLOCK || offset % BLOCK)
 		return -EUCLEAN;
-	return sharefs_pwrite_all(x->b->fd, block, size,
-				  ((uint64_t)le32_to_cpu(v->tree_blkaddr) <<
-				   x->b->opts.blkszbits) + offset);
+	for (k = 0; k < g->levels; k++)
+		if (offset >= g->padded_off[k] &&
+		    offset - g->padded_off[k] <
+		    (g->hashes[k] + PER_BLOCK - 1) / PER_BLOCK * BLOCK)
+			break;
+	if (k == g->levels)
+		return -EUCLEAN;
+	blk = (offset - g->padded_off[k]) / BLOCK;
+	first = blk * PER_BLOCK;
+	count = g->hashes[k] - first < PER_BLOCK ? g->hashes[k] - first : PER_BLOCK;
+	if (memcmp((const uint8_t *)block + count * HASH, zeros,
+		   BLOCK - count * HASH))
+		return -EUCLEAN;
+	x->tree_written += count * HASH;
+	return sharefs_pwrite_all(x->b->fd, block, count * HASH,
+				  le64_to_cpu(x->c->verity->tree_pos) +
+				  g->packed_off[k] + first * HASH);
 }
 
 static int descriptor_cb(void *arg, const void *desc, size_t size)
 {
 	struct verity_ctx *x = arg;
 
-	if (size != sizeof(x->c->verity->descriptor))
+	if (size != sizeof(x->descriptor))
 		return -EUCLEAN;
-	memcpy(x->c->verity->descriptor, desc, size);
+	memcpy(x->descriptor, desc, size);
 	x->have_descriptor = true;
 	return 0;
 }
 
 /*
- * The digest libfsverity returns is SHA-256 of the descriptor it handed
- * over: what a reader will compute from the xattr alone.
+ * The digest libfsverity returns is SHA-256 of the descriptor a reader
+ * rebuilds from the xattr alone.
  */
 static bool digest_matches(const struct libfsverity_digest *d,
-			   const uint8_t *desc, size_t len)
+			   const struct sharefs_verity_descriptor *desc)
 {
-	uint8_t md[SHAREFS_VERITY_DIGEST_SIZE];
+	uint8_t md[HASH];
 
 	if (d->digest_algorithm != SHAREFS_VERITY_HASH_SHA256 ||
 	    d->digest_size != sizeof(md) ||
-	    !EVP_Digest(desc, len, md, NULL, EVP_sha256(), NULL))
+	    !EVP_Digest(desc, sizeof(*desc), md, NULL, EVP_sha256(), NULL))
 		return false;
 	return !memcmp(md, d->digest, sizeof(md));
 }
 
+/*
+ * The tree of content @c, written, and its root hash in c->verity.  The
+ * descriptor libfsverity hashed must be the one a reader rebuilds, and
+ * every hash of the tree must have been handed over.
+ */
 static int verity_one(struct sharefs_build *b, struct sharefs_content *c,
 		      uint8_t *buf)
 {
@@ -184,19 +266,32 @@ static int verity_one(struct sharefs_build *b, struct sharefs_content *c,
 		.version = 1,
 		.hash_algorithm = FS_VERITY_HASH_ALG_SHA256,
 		.file_size = c->size,
-		.block_size = SHAREFS_VERITY_BLOCK_SIZE,
+		.block_size = BLOCK,
 		.salt_size = b->opts.verity_salt_size,
 		.salt = b->opts.verity_salt_size ? b->opts.verity_salt : NULL,
 		.metadata_callbacks = &cbs,
 	};
+	struct sharefs_verity_descriptor rebuilt;
 	struct libfsverity_digest *d = NULL;
 	int err;
 
+	tree_geometry(c->size, &x.g);
 	err = libfsverity_compute_digest(&x, read_stored, &params, &d);
-	if (!err && (!x.have_descriptor || x.off != c->size || x.pos != x.len ||
-		     !digest_matches(d, c->verity->descriptor,
-				     sizeof(c->verity->descriptor))))
+	if (err)
+		goto out;
+	if (!x.have_descriptor || x.off != c->size || x.pos != x.len ||
+	    x.tree_written != x.g.packed_size) {
 		err = -EUCLEAN;
+		goto out;
+	}
+	memcpy(c->verity->root_hash,
+	       x.descriptor + offsetof(struct sharefs_verity_descriptor, root_hash),
+	       sizeof(c->verity->root_hash));
+	build_descriptor(c->verity, c->size, &rebuilt);
+	if (memcmp(&rebuilt, x.descriptor, sizeof(rebuilt)) ||
+	    !digest_matches(d, &rebuilt))
+		err = -EUCLEAN;
+out:
 	free(d);
 	return err;
 }
@@ -207,17 +302,18 @@ struct verity_queue {
 	struct sharefs_build *b;
 	struct verity_job *jobs;
 	size_t n, cap;
+	uint64_t region;		/* image byte where the trees start */
+	uint64_t tree_bytes;		/* bytes of the trees placed so far */
 	size_t next, done;		/* jobs taken, jobs finished */
 	int err;			/* the first failure: stop */
 	pthread_mutex_t lock;		/* protects next, done, err */
 };
 
 /*
- * Give the content of regular file @n its tree room and queue it, once
- * per content (hard links and equal files reach it again).  -EFBIG when
- * the tree is larger than tree_size can say (files of about 500 GiB).
+ * Give the content of regular file @n its place in the tree region and
+ * queue it, once per content (hard links and equal files reach it again).
  */
-static int queue_file(struct verity_queue *q, struct sharefs_node *n)
+static void queue_file(struct verity_queue *q, struct sharefs_node *n)
 {
 	struct sharefs_build *b = q->b;
 	struct sharefs_content *c = n->content;
@@ -225,20 +321,18 @@ static int queue_file(struct verity_queue *q, struct sharefs_node *n)
 	uint64_t tree_size;
 
 	if (c->verity)
-		return 0;
+		return;
 	tree_size = sharefs_verity_tree_size(c->size);
-	if (tree_size > UINT32_MAX) {
-		sharefs_msg("%s: %llu bytes: its fs-verity tree does not fit the format's 32-bit tree_size",
-			    n->path ? n->path : "?", (unsigned long long)c->size);
-		return -EFBIG;
-	}
-	v = sharefs_xcalloc(1, sizeof(*v));
+	v = sharefs_xcalloc(1, xattr_size(b));
 	memcpy(v->magic, SHAREFS_VERITY_MAGIC, SHAREFS_VERITY_MAGIC_LEN);
-	v->tree_size = cpu_to_le32((uint32_t)tree_size);
+	v->log_blocksize = SHAREFS_VERITY_LOG_BLOCKSIZE;
+	v->hash_algorithm = SHAREFS_VERITY_HASH_SHA256;
+	v->salt_size = (uint8_t)b->opts.verity_salt_size;
+	memcpy(v->salt, b->opts.verity_salt, b->opts.verity_salt_size);
 	if (tree_size) {
-		/* tree_size is whole 4096-byte blocks: whole image blocks */
-		v->tree_blkaddr = cpu_to_le32((uint32_t)b->data_next);
-		b->data_next += tree_size >> b->opts.blkszbits;
+		/* sizes are multiples of 32, the region starts on a block */
+		v->tree_pos = cpu_to_le64(q->region + q->tree_bytes);
+		q->tree_bytes += tree_size;
 	}
 	c->verity = v;
 	if (q->n == q->cap) {
@@ -246,25 +340,21 @@ static int queue_file(struct verity_queue *q, struct sharefs_node *n)
 		q->jobs = sharefs_xrealloc(q->jobs, q->cap * sizeof(*q->jobs));
 	}
 	q->jobs[q->n++] = (struct verity_job){ c, n->path };
-	return 0;
 }
 
 /* Tree order, as content.c stores the data; needs sorted children. */
-static int queue_dir(struct verity_queue *q, struct sharefs_node *dir)
+static void queue_dir(struct verity_queue *q, struct sharefs_node *dir)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < dir->nchild && !err; i++) {
+	for (size_t i = 0; i < dir->nchild; i++) {
 		struct sharefs_node *n = dir->children[i].node;
 
 		if (!n)
 			continue;
 		if (S_ISDIR(n->mode))
-			err = queue_dir(q, n);
+			queue_dir(q, n);
 		else if (S_ISREG(n->mode) && n->size)
-			err = queue_file(q, n);
+			queue_file(q, n);
 	}
-	return err;
 }
 
 static void set_xattrs(struct sharefs_build *b, struct sharefs_node *dir)
@@ -329,15 +419,14 @@ static void libfsverity_msg(const char *msg)
 int sharefs_verity_all(struct sharefs_build *b)
 {
 	struct verity_queue q = { .b = b };
-	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1, threads = 0, err;
+	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1, threads = 0;
 	pthread_t *tids;
 
 	libfsverity_set_error_callback(libfsverity_msg);
-	err = queue_dir(&q, b->root);
-	if (err) {
-		free(q.jobs);
-		return err;
-	}
+	q.region = b->data_next << b->opts.blkszbits;
+	queue_dir(&q, b->root);
+	/* the region: whole blocks, its tail zeros */
+	b->data_next += (q.tree_bytes + b->blksz - 1) >> b->opts.blkszbits;
 	pthread_mutex_init(&q.lock, NULL);
 	tids = sharefs_xcalloc((size_t)jobs, sizeof(*tids));
 	for (int i = 1; i < jobs && (size_t)i < q.n; i++)

@@ -9,22 +9,33 @@
  *
  * Every non-empty regular file of a --verity image carries the xattr
  * trusted.sharefs.verity (index TRUSTED, suffix "sharefs.verity", inline
- * with the inode): struct sharefs_verity_xattr.  Its descriptor is the one
- * fs-verity hashes (the kernel's Documentation/filesystems/fsverity.rst,
- * "File digest computation"): SHA-256 of those 256 bytes is the file's
- * fs-verity digest, what `fsverity digest` prints.  The Merkle tree, in
- * fs-verity's own layout (the root level first, each level's blocks in
- * order, the leaf level last; every block 4096 bytes, zero-padded), lies
- * in tree_size / block size image blocks from tree_blkaddr on, owned by no
- * inode.  Files with equal content share one tree.  A file of one data
- * block has no tree: the root hash is the hash of that block.
+ * with the inode): struct sharefs_verity_xattr followed by salt_size bytes
+ * of salt.  The fs-verity descriptor is not stored: a reader rebuilds it
+ * (struct sharefs_verity_descriptor) from the xattr and i_size, and
+ * SHA-256 of it is the file's fs-verity digest, what `fsverity digest`
+ * prints (the kernel's Documentation/filesystems/fsverity.rst, "File
+ * digest computation").
+ *
+ * The Merkle tree is stored packed at byte tree_pos of the image: fs-verity's
+ * levels in fs-verity's order (the top level first, level 0, the hashes of
+ * the data blocks, last), each level as its hashes back to back, without
+ * the zero padding that fills fs-verity's 4096-byte tree blocks.  Level
+ * k + 1 holds one hash per 128 hashes of level k; the top level is the
+ * first of at most 128 hashes, and the hash of its block (zero-padded to
+ * 4096 bytes) is root_hash.  Block b of a level, as fs-verity sees it, is
+ * that level's hashes [128b, 128b + 128) zero-padded to 4096 bytes.  A
+ * file of one data block has no tree (tree_pos 0): root_hash is the hash
+ * of that block, zero-padded.  Trees lie back to back in a region of the
+ * image owned by no inode; files with equal content share one tree.
  */
 #ifndef SHAREFS_TOOLS_VERITY_FS_H
 #define SHAREFS_TOOLS_VERITY_FS_H
 
+#include <stddef.h>
+
 #define SHAREFS_VERITY_XATTR_NAME	"trusted.sharefs.verity"
 #define SHAREFS_VERITY_SUFFIX		"sharefs.verity"	/* after "trusted." */
-#define SHAREFS_VERITY_MAGIC		"SFV1"
+#define SHAREFS_VERITY_MAGIC		"SFV2"
 #define SHAREFS_VERITY_MAGIC_LEN	4
 
 #define SHAREFS_VERITY_VERSION		1	/* fsverity_descriptor.version */
@@ -32,11 +43,31 @@
 #define SHAREFS_VERITY_LOG_BLOCKSIZE	12	/* data and tree blocks of 4096 */
 #define SHAREFS_VERITY_BLOCK_SIZE	(1u << SHAREFS_VERITY_LOG_BLOCKSIZE)
 #define SHAREFS_VERITY_DIGEST_SIZE	32	/* SHA-256 */
+#define SHAREFS_VERITY_HASHES_PER_BLOCK	(SHAREFS_VERITY_BLOCK_SIZE / SHAREFS_VERITY_DIGEST_SIZE)
 #define SHAREFS_VERITY_MAX_SALT		32
+#define SHAREFS_VERITY_TREE_ALIGN	32	/* tree_pos is a multiple of it */
+
+/*
+ * The value of trusted.sharefs.verity: these 48 bytes, then salt_size
+ * bytes of salt (48 to 80 bytes in all).
+ */
+struct sharefs_verity_xattr {
+	__u8 magic[4];			/* 0: SHAREFS_VERITY_MAGIC, no NUL */
+	__u8 log_blocksize;		/* 4: SHAREFS_VERITY_LOG_BLOCKSIZE */
+	__u8 hash_algorithm;		/* 5: SHAREFS_VERITY_HASH_SHA256 */
+	__u8 salt_size;			/* 6: 0 (default) .. SHAREFS_VERITY_MAX_SALT */
+	__u8 reserved;			/* 7: zero */
+	__le64 tree_pos;		/* 8: image byte of the packed tree; 0: no tree */
+	__u8 root_hash[32];		/* 16: the tree's root hash */
+	__u8 salt[];			/* 48: salt_size bytes */
+};
 
 /*
  * fs-verity's struct fsverity_descriptor, as it is hashed into the file
- * digest: 256 bytes.  Offsets are within the descriptor.
+ * digest: 256 bytes.  Not stored; a reader builds it from the xattr:
+ * version 1, the xattr's hash_algorithm, log_blocksize and salt_size,
+ * sig_size 0, data_size = i_size, root_hash and salt zero-padded, the
+ * rest zero.
  */
 struct sharefs_verity_descriptor {
 	__u8 version;			/* 0: SHAREFS_VERITY_VERSION */
@@ -50,18 +81,18 @@ struct sharefs_verity_descriptor {
 	__u8 reserved[144];		/* 112: zero */
 };
 
-/* The value of trusted.sharefs.verity: 272 bytes. */
-struct sharefs_verity_xattr {
-	__u8 magic[4];			/* 0: SHAREFS_VERITY_MAGIC, no NUL */
-	__le32 tree_blkaddr;		/* 4: image block of the tree; 0 if tree_size is 0 */
-	__le32 tree_size;		/* 8: tree bytes, a multiple of 4096; 0 for files <= 4096 bytes */
-	__le32 reserved;		/* 12: zero */
-	__u8 descriptor[256];		/* 16: struct sharefs_verity_descriptor */
-};
-
+_Static_assert(sizeof(struct sharefs_verity_xattr) == 48,
+	       "trusted.sharefs.verity is 48 bytes before the salt");
+_Static_assert(offsetof(struct sharefs_verity_xattr, tree_pos) == 8 &&
+	       offsetof(struct sharefs_verity_xattr, root_hash) == 16 &&
+	       offsetof(struct sharefs_verity_xattr, salt) == 48,
+	       "trusted.sharefs.verity field offsets");
 _Static_assert(sizeof(struct sharefs_verity_descriptor) == 256,
 	       "fsverity_descriptor is 256 bytes");
-_Static_assert(sizeof(struct sharefs_verity_xattr) == 272,
-	       "trusted.sharefs.verity is 272 bytes");
+_Static_assert(offsetof(struct sharefs_verity_descriptor, data_size) == 8 &&
+	       offsetof(struct sharefs_verity_descriptor, root_hash) == 16 &&
+	       offsetof(struct sharefs_verity_descriptor, salt) == 80 &&
+	       offsetof(struct sharefs_verity_descriptor, reserved) == 112,
+	       "fsverity_descriptor field offsets");
 
 #endif /* SHAREFS_TOOLS_VERITY_FS_H */

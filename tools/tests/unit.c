@@ -749,24 +749,37 @@ static void t_source_fingerprint(void)
 
 static void t_verity_tree_size(void)
 {
-	static const struct { uint64_t size, tree; } v[] = {
+	static const struct { uint64_t size, hashes; } v[] = {
 		{ 0, 0 }, { 1, 0 }, { 4096, 0 },	/* one block: no tree */
-		{ 4097, 4096 }, { 524288, 4096 },	/* 128 hashes fill a block */
-		{ 524289, 3 * 4096 },			/* 2 + 1 blocks */
-		{ 1048577, 4 * 4096 },			/* 257 blocks: 3 + 1 */
-		{ 8000000, 17 * 4096 },			/* 1954 blocks: 16 + 1 */
-		{ 128ull * 128 * 4096 + 1, (129 + 2 + 1) * 4096ull },
+		{ 4097, 2 }, { 524288, 128 },		/* one level: top block */
+		{ 524289, 129 + 2 },			/* two levels */
+		{ 1048577, 257 + 3 },
+		{ 8000000, 1954 + 16 },
+		{ 128ull * 128 * 4096, 16384 + 128 },
+		{ 128ull * 128 * 4096 + 1, 16385 + 129 + 2 },
+		{ 1ull << 40, (1ull << 28) + (1 << 21) + (1 << 14) + (1 << 7) },
 	};
 	bool ok = true;
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		ok = ok && sharefs_verity_tree_size(v[i].size) == v[i].tree;
+		ok = ok && sharefs_verity_tree_size(v[i].size) == v[i].hashes * 32;
 	result(ok, "verity_tree_sizes", NULL);
 }
 
-static void sha256(const void *p, size_t len, uint8_t md[32])
+/* SHA-256 of a block, after the salt zero-padded to 64 bytes if any */
+static void salted_sha256(const uint8_t *salt, unsigned int salt_size,
+			  const void *p, size_t len, uint8_t md[32])
 {
-	EVP_Digest(p, len, md, NULL, EVP_sha256(), NULL);
+	uint8_t pad[64] = { 0 };
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	memcpy(pad, salt, salt_size);
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	if (salt_size)
+		EVP_DigestUpdate(c, pad, sizeof(pad));
+	EVP_DigestUpdate(c, p, len);
+	EVP_DigestFinal_ex(c, md, NULL);
+	EVP_MD_CTX_free(c);
 }
 
 /* Bytes [off, off + len) of a flat file, across image blocks. */
@@ -785,65 +798,78 @@ static void copy_data(struct img *im, struct ino *i, uint64_t off, size_t len,
 	}
 }
 
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int k = 7; k >= 0; k--)
+		v = v << 8 | p[k];
+	return v;
+}
+
 /*
  * Check a flat file's trusted.sharefs.verity the way a reader will, from
  * fsverity.rst and the format in verity_fs.h, not from libfsverity: the
- * header, the tree's size and levels (the root level first, the leaf
- * level last), every data block's hash in the leaf level, every tree
- * block's hash one level up, the top block's (or the one data block's)
- * hash as the descriptor's root hash.  Returns NULL or what is wrong.
+ * header, the tree's place and levels (packed: the top level first, level
+ * 0 last, each its hashes back to back), every data block's hash in level
+ * 0, every tree block (128 hashes zero-padded to 4096 bytes) hashed one
+ * level up, the top block's (or the one data block's) hash as the root
+ * hash; salted hashes when the xattr has a salt.  Returns NULL or what is
+ * wrong.
  */
 static const char *verity_check(struct img *im, const char *path)
 {
 	uint8_t v[300], md[32], blk[4096];
-	uint64_t nblocks[16], start[16], n, total = 0, off = 0, tblk;
+	uint64_t hashes[16], start[16], n, total = 0, pos;
 	int64_t nid = walk(im, path);
-	const uint8_t *desc = v + 16, *tree;
-	int levels = 0;
+	const uint8_t *tree, *salt = v + 48;
+	int levels = 0, len;
+	unsigned int ss;
 	struct ino i;
 
 	if (nid < 0)
 		return "no such file";
 	get_ino(im, (uint64_t)nid, &i);
-	if (get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v) != 272)
-		return "no 272-byte trusted.sharefs.verity";
-	if (memcmp(v, "SFV1", 4) || *(uint32_t *)(v + 12) || desc[0] != 1 ||
-	    desc[1] != 1 || desc[2] != 12 || desc[3] || *(uint32_t *)(desc + 4) ||
-	    *(uint64_t *)(desc + 8) != i.size)
+	len = get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v);
+	ss = v[6];
+	if (len < 48 || ss > 32 || len != 48 + (int)ss)
+		return "no trusted.sharefs.verity of 48 bytes + salt";
+	if (memcmp(v, "SFV2", 4) || v[4] != 12 || v[5] != 1 || v[7])
 		return "bad header";
-	for (n = (i.size + 4095) / 4096; n > 1; levels++) {
-		n = (n + 127) / 128;
-		nblocks[levels] = n;
-		total += n;
+	for (n = (i.size + 4095) / 4096; n > 1; n = (n + 127) / 128) {
+		hashes[levels++] = n;
+		if (n <= 128)
+			break;
 	}
 	for (int l = levels - 1; l >= 0; l--) {
-		start[l] = off;
-		off += nblocks[l];
+		start[l] = total * 32;
+		total += hashes[l];
 	}
-	tblk = *(uint32_t *)(v + 4);
-	if (*(uint32_t *)(v + 8) != total * 4096 || (!tblk) != (!total) ||
-	    (tblk * im->bsz) + total * 4096 > im->len)
-		return "bad tree size or place";
-	tree = im->d + tblk * im->bsz;
+	pos = le64_at(v + 8);
+	if ((!pos) != (!levels) || pos % 32 || pos > im->len ||
+	    total * 32 > im->len - pos)
+		return "bad tree place";
+	tree = im->d + pos;
 	for (uint64_t b = 0; b * 4096 < i.size; b++) {
-		size_t len = i.size - b * 4096 < 4096 ? (size_t)(i.size - b * 4096) : 4096;
+		size_t dlen = i.size - b * 4096 < 4096 ? (size_t)(i.size - b * 4096) : 4096;
 
 		memset(blk, 0, sizeof(blk));
-		copy_data(im, &i, b * 4096, len, blk);
-		sha256(blk, sizeof(blk), md);
-		if (memcmp(md, levels ? tree + start[0] * 4096 + b * 32 : desc + 16, 32))
-			return "a data block's hash is not in the leaf level";
+		copy_data(im, &i, b * 4096, dlen, blk);
+		salted_sha256(salt, ss, blk, sizeof(blk), md);
+		if (memcmp(md, levels ? tree + start[0] + b * 32 : v + 16, 32))
+			return "a data block's hash is not in level 0";
 	}
 	for (int l = 0; l < levels; l++)
-		for (uint64_t b = 0; b < nblocks[l]; b++) {
-			sha256(tree + (start[l] + b) * 4096, 4096, md);
+		for (uint64_t b = 0; b * 128 < hashes[l]; b++) {
+			uint64_t cnt = hashes[l] - b * 128 < 128 ? hashes[l] - b * 128 : 128;
+
+			memset(blk, 0, sizeof(blk));
+			memcpy(blk, tree + start[l] + b * 128 * 32, cnt * 32);
+			salted_sha256(salt, ss, blk, sizeof(blk), md);
 			if (memcmp(md, l + 1 < levels ?
-				   tree + start[l + 1] * 4096 + b * 32 : desc + 16, 32))
+				   tree + start[l + 1] + b * 32 : v + 16, 32))
 				return "a tree block's hash is not one level up";
 		}
-	for (int k = 48; k < 256; k++)
-		if (desc[k])
-			return "root hash padding, salt or reserved bytes not zero";
 	return NULL;
 }
 
@@ -861,22 +887,22 @@ static bool verity_files_ok(struct img *im, const char *const *names, size_t n,
 	return true;
 }
 
-static uint32_t verity_tree_blk(struct img *im, const char *path)
+static uint64_t verity_tree_pos(struct img *im, const char *path)
 {
 	uint8_t v[300];
 	int64_t nid = walk(im, path);
 
-	if (nid < 0 || get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v) != 272)
+	if (nid < 0 || get_xattr(im, (uint64_t)nid, 4, "sharefs.verity", v) < 48)
 		return 0;
-	return *(uint32_t *)(v + 4);
+	return le64_at(v + 8);
 }
 
 /*
  * mkfs --verity: every non-empty regular file's tree checks out (4096-
- * and 1024-byte blocks, directory and tar input, an inline tail, two tree
- * levels), equal files share a tree, the fingerprint is still written,
- * empty and non-regular files carry nothing, a forged xattr from the
- * source is replaced, and a changed data or tree byte fails the check.
+ * and 1024-byte blocks, directory and tar input, a salt, an inline tail,
+ * two tree levels), equal files share a tree, the fingerprint is still
+ * written, empty and non-regular files carry nothing, a forged xattr from
+ * the source is replaced, and a changed data or tree byte fails the check.
  */
 static void t_verity(void)
 {
@@ -906,8 +932,8 @@ static void t_verity(void)
 	get_ino(&im, (uint64_t)walk(&im, "tail"), &i);
 	ok = ok && i.layout == SHAREFS_INODE_FLAT_INLINE;	/* tail after the xattr */
 	result(ok, "verity_trees_check_out", NULL);
-	result(verity_tree_blk(&im, "two") && verity_tree_blk(&im, "two") ==
-	       verity_tree_blk(&im, "two.copy"), "verity_equal_files_share_a_tree", NULL);
+	result(verity_tree_pos(&im, "two") && verity_tree_pos(&im, "two") ==
+	       verity_tree_pos(&im, "two.copy"), "verity_equal_files_share_a_tree", NULL);
 	ok = stored_matches_fp(&im, "two") && stored_matches_fp(&im, "m") &&
 	     get_xattr(&im, (uint64_t)walk(&im, "empty"), 4, "sharefs.verity", v) < 0 &&
 	     get_xattr(&im, (uint64_t)walk(&im, "d/l"), 4, "sharefs.verity", v) < 0 &&
@@ -918,9 +944,9 @@ static void t_verity(void)
 	im.d[(uint64_t)i.startblk * im.bsz + 300000] ^= 1;
 	ok = verity_check(&im, "two") != NULL;
 	im.d[(uint64_t)i.startblk * im.bsz + 300000] ^= 1;
-	im.d[(uint64_t)verity_tree_blk(&im, "two") * im.bsz + 8191] ^= 1;
+	im.d[verity_tree_pos(&im, "two") + 4000] ^= 1;	/* a level-0 hash */
 	ok = ok && verity_check(&im, "two") != NULL;
-	im.d[(uint64_t)verity_tree_blk(&im, "two") * im.bsz + 8191] ^= 1;
+	im.d[verity_tree_pos(&im, "two") + 4000] ^= 1;
 	ok = ok && !verity_check(&im, "two");
 	result(ok, "verity_check_catches_changed_bytes", NULL);
 	free(im.d);
@@ -936,7 +962,16 @@ static void t_verity(void)
 		ok = verity_files_ok(&im, files, nfiles, "tar");
 		free(im.d);
 	}
-	result(ok, "verity_1k_blocks_and_tar", NULL);
+	/* a salt of 5 bytes: a 53-byte xattr ending in it, salted hashes */
+	ok = ok && sh("%s -q --verity --verity-salt=0102030405 %s %s/v", mkfs, img, work) == 0 &&
+	     !img_open(&im, img);
+	if (ok) {
+		ok = verity_files_ok(&im, files, nfiles, "salt") &&
+		     get_xattr(&im, (uint64_t)walk(&im, "two"), 4, "sharefs.verity", v) == 53 &&
+		     v[6] == 5 && !memcmp(v + 48, "\x01\x02\x03\x04\x05", 5);
+		free(im.d);
+	}
+	result(ok, "verity_1k_blocks_tar_and_salt", NULL);
 	/* without --verity: none, the forged one included */
 	ok = sh("%s -q %s %s/v", mkfs, img, work) == 0 && !img_open(&im, img);
 	if (ok) {
