@@ -240,8 +240,8 @@ struct sharefs_verity_xattr {
 	__u8 salt[];		/* salt_size bytes */
 };
 
-/* fs-verity's descriptor, as hashed into the file digest */
-struct sharefs_fsverity_descriptor {
+/* fs-verity's descriptor, as hashed into the file digest; never stored */
+struct sharefs_verity_descriptor {
 	__u8 version;		/* 1 */
 	__u8 hash_algorithm;
 	__u8 log_blocksize;
@@ -264,7 +264,7 @@ struct sharefs_fsverity_descriptor {
 		assert(sizeof(struct sharefs_xattr_entry) == 4);	\
 		assert(sizeof(struct sharefs_dirent) == 12);		\
 		assert(sizeof(struct sharefs_verity_xattr) == 48);	\
-		assert(sizeof(struct sharefs_fsverity_descriptor) == 256); \
+		assert(sizeof(struct sharefs_verity_descriptor) == 256); \
 	} while (0)
 
 #endif /* _SHAREFS_FS_H */

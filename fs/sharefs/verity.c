@@ -103,7 +103,7 @@ int sharefs_verity_load(struct inode *inode, u8 *digest, u64 *tree_pos,
 	struct sharefs_sb_info *sbi = SHAREFS_SB(inode->i_sb);
 	u8 buf[sizeof(struct sharefs_verity_xattr) + SHAREFS_VERITY_MAX_SALT];
 	struct sharefs_verity_xattr *vx = (void *)buf;
-	struct sharefs_fsverity_descriptor *desc;
+	struct sharefs_verity_descriptor *desc;
 	struct sharefs_verity *v;
 	int len, err;
 

@@ -2,10 +2,9 @@
 /*
  * verity_fs.h - fs-verity metadata in a sharefs image (mkfs.sharefs --verity).
  *
- * On-disk types only, little-endian, fixed-width, sizes checked at compile
- * time.  The kernel side will carry the same definitions in
- * fs/sharefs/sharefs_fs.h; until then this header is the format's one
- * definition, documented in Documentation/design.md ("Verity metadata").
+ * The on-disk types are in fs/sharefs/sharefs_fs.h, shared with the
+ * kernel; this header adds what only mkfs needs, and checks the field
+ * offsets.  Documented in Documentation/design.md ("Verity metadata").
  *
  * Every non-empty regular file of a --verity image carries the xattr
  * trusted.sharefs.verity (index TRUSTED, suffix "sharefs.verity", inline
@@ -33,54 +32,23 @@
 
 #include <stddef.h>
 
-#define SHAREFS_VERITY_XATTR_NAME	"trusted.sharefs.verity"
-#define SHAREFS_VERITY_SUFFIX		"sharefs.verity"	/* after "trusted." */
-#define SHAREFS_VERITY_MAGIC		"SFV2"
-#define SHAREFS_VERITY_MAGIC_LEN	4
+#include "compat.h"	/* sharefs_fs.h: the structs and their constants */
 
+#define SHAREFS_VERITY_XATTR_NAME	"trusted.sharefs.verity"
+#define SHAREFS_VERITY_MAGIC_LEN	4
 #define SHAREFS_VERITY_VERSION		1	/* fsverity_descriptor.version */
-#define SHAREFS_VERITY_HASH_SHA256	1	/* FS_VERITY_HASH_ALG_SHA256 */
-#define SHAREFS_VERITY_LOG_BLOCKSIZE	12	/* data and tree blocks of 4096 */
 #define SHAREFS_VERITY_BLOCK_SIZE	(1u << SHAREFS_VERITY_LOG_BLOCKSIZE)
 #define SHAREFS_VERITY_DIGEST_SIZE	32	/* SHA-256 */
 #define SHAREFS_VERITY_HASHES_PER_BLOCK	(SHAREFS_VERITY_BLOCK_SIZE / SHAREFS_VERITY_DIGEST_SIZE)
-#define SHAREFS_VERITY_MAX_SALT		32
 #define SHAREFS_VERITY_TREE_ALIGN	32	/* tree_pos is a multiple of it */
 
 /*
- * The value of trusted.sharefs.verity: these 48 bytes, then salt_size
- * bytes of salt (48 to 80 bytes in all).
+ * struct sharefs_verity_xattr (the value of trusted.sharefs.verity: 48
+ * bytes, then salt_size bytes of salt) and struct
+ * sharefs_verity_descriptor (fs-verity's descriptor as it is hashed into
+ * the file digest, 256 bytes, never stored) are in sharefs_fs.h, shared
+ * with the kernel; their field offsets are checked here.
  */
-struct sharefs_verity_xattr {
-	__u8 magic[4];			/* 0: SHAREFS_VERITY_MAGIC, no NUL */
-	__u8 log_blocksize;		/* 4: SHAREFS_VERITY_LOG_BLOCKSIZE */
-	__u8 hash_algorithm;		/* 5: SHAREFS_VERITY_HASH_SHA256 */
-	__u8 salt_size;			/* 6: 0 (default) .. SHAREFS_VERITY_MAX_SALT */
-	__u8 reserved;			/* 7: zero */
-	__le64 tree_pos;		/* 8: image byte of the packed tree; 0: no tree */
-	__u8 root_hash[32];		/* 16: the tree's root hash */
-	__u8 salt[];			/* 48: salt_size bytes */
-};
-
-/*
- * fs-verity's struct fsverity_descriptor, as it is hashed into the file
- * digest: 256 bytes.  Not stored; a reader builds it from the xattr:
- * version 1, the xattr's hash_algorithm, log_blocksize and salt_size,
- * sig_size 0, data_size = i_size, root_hash and salt zero-padded, the
- * rest zero.
- */
-struct sharefs_verity_descriptor {
-	__u8 version;			/* 0: SHAREFS_VERITY_VERSION */
-	__u8 hash_algorithm;		/* 1: SHAREFS_VERITY_HASH_SHA256 */
-	__u8 log_blocksize;		/* 2: SHAREFS_VERITY_LOG_BLOCKSIZE */
-	__u8 salt_size;			/* 3: bytes of salt, 0 = none (default) */
-	__le32 sig_size;		/* 4: 0, as the digest hashes it */
-	__le64 data_size;		/* 8: the file's size in bytes */
-	__u8 root_hash[64];		/* 16: tree root hash, zero-padded */
-	__u8 salt[32];			/* 80: salt, zero-padded */
-	__u8 reserved[144];		/* 112: zero */
-};
-
 _Static_assert(sizeof(struct sharefs_verity_xattr) == 48,
 	       "trusted.sharefs.verity is 48 bytes before the salt");
 _Static_assert(offsetof(struct sharefs_verity_xattr, tree_pos) == 8 &&
