@@ -246,6 +246,8 @@ def main(res):
 
     # written by hand from scripts/bench-mkfs.sh output (not part of make bench)
     add(MKFS_SPEED)
+    # written by hand from scripts/bench/verity.sh (not part of make bench)
+    add(VERITY_COST)
 
     add(ANALYSIS)
     tot = env.get('TIME', {}).get('total_s')
@@ -315,6 +317,8 @@ def plot_speed(by):
     fig.savefig(os.path.join(DOC, 'bench-speed.png'), dpi=100)
 
 
+VERITY_COST = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                'verity-cost.md')).read()
 HOST_STACK = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'host-stack.md')).read()
 ANALYSIS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
