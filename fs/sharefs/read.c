@@ -457,9 +457,15 @@ int __init sharefs_read_init(void)
 
 	if (err)
 		return err;
-	/* reclaim may wait for these reads: WQ_MEM_RECLAIM */
+	/*
+	 * Reclaim may wait for these reads: WQ_MEM_RECLAIM.  Unbound, so
+	 * that hashing spreads over the CPUs rather than stay on the one the
+	 * disk interrupts (7.x also warns about a workqueue that says neither
+	 * WQ_UNBOUND nor WQ_PERCPU, which older kernels do not have).
+	 */
 	sharefs_read_wq = alloc_workqueue("sharefs_read",
-					  WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+					  WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI,
+					  0);
 	if (!sharefs_read_wq) {
 		bioset_exit(&sharefs_bioset);
 		return -ENOMEM;
