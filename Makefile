@@ -15,6 +15,9 @@
 #   make fuzz            the long image fuzzer run (scripts/fuzz.sh)
 #   make demo            the main job: show page-cache sharing in a VM
 #   make bench           the benchmark suite (Documentation/benchmarks.md)
+#   make bench-scale     100 containers on one host (scripts/bench/scale.sh):
+#                        mount time, page cache, slab per inode; prints
+#                        tables, writes nothing into the tree
 #   make check-debug     the VM suite on a KASAN/lockdep/kmemleak 6.12 kernel
 
 KDIR	?= /lib/modules/$(shell uname -r)/build
@@ -26,7 +29,7 @@ SELFTESTS_OUT := $(CURDIR)/build/selftests
 VM	?= $(or $(SHAREFS_VM),qemu)
 
 .PHONY: all module tools selftests install install-module install-tools \
-	check check-debug fuzz demo bench deb clean
+	check check-debug fuzz demo bench bench-scale deb clean
 
 all: module
 
@@ -68,6 +71,10 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+# SCALE_ARGS="-n CONTAINERS -f FILES -m VM_MiB -p PHASES"
+bench-scale:
+	scripts/bench/scale.sh $(SCALE_ARGS)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

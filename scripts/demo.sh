@@ -36,15 +36,7 @@ cd "$top"
 
 t0=$(date +%s)
 echo "== sharefs demo: two Debian 12 images on one base, one page cache" >&2
-step "host packages, kernel 6.12, tools, module"
-scripts/deps.sh
-scripts/kernels.sh 6.12 2> "$BENCH_OUT/kernels.log" ||
-	{ cat "$BENCH_OUT/kernels.log" >&2; exit 1; }
-make -s tools > "$BENCH_OUT/tools.log" 2>&1 ||
-	{ cat "$BENCH_OUT/tools.log" >&2; die "make tools failed"; }
-scripts/build-module.sh 6.12 2> "$BENCH_OUT/module.log" ||
-	{ cat "$BENCH_OUT/module.log" >&2; exit 1; }
-stepdone "$(cat "$KERNELS_DIR/6.12/release")"
+prepare_612 "$BENCH_OUT"
 
 scripts/bench/trees.sh
 demo_layers

@@ -171,6 +171,9 @@ def main(res):
             add('![page cache vs number of images](bench-memory.png)')
             add('')
 
+    # written by hand from scripts/bench/scale.sh output (not part of make bench)
+    add(SCALE)
+
     # ---- speed
     sp = parse(os.path.join(res, 'main.log'), 'SPEED')
     by = {}
@@ -325,3 +328,5 @@ ANALYSIS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              'analysis.md')).read()
 MKFS_SPEED = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'mkfs-speed.md')).read()
+SCALE = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          'scale.md')).read()

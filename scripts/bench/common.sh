@@ -16,6 +16,21 @@ mkdir -p "$IMAGES" "$BENCH_OUT"
 step() { printf '  %-50s' "$*" >&2; }
 stepdone() { printf '%s\n' "$*" >&2; }
 
+# Host packages, Debian 12's 6.12 kernel, the tools and sharefs.ko for it,
+# on one progress line; the builds' output goes to LOGDIR and is shown
+# only when one fails.
+prepare_612() {	# logdir
+	step "host packages, kernel 6.12, tools, module"
+	scripts/deps.sh
+	scripts/kernels.sh 6.12 2> "$1/kernels.log" ||
+		{ cat "$1/kernels.log" >&2; exit 1; }
+	make -s tools > "$1/tools.log" 2>&1 ||
+		{ cat "$1/tools.log" >&2; die "make tools failed"; }
+	scripts/build-module.sh 6.12 2> "$1/module.log" ||
+		{ cat "$1/module.log" >&2; exit 1; }
+	stepdone "$(cat "$KERNELS_DIR/6.12/release")"
+}
+
 # Build image NAME from TREE with a mkfs command, unless it is up to date.
 # WRITER is sharefs, erofs (Debian 12's mkfs.erofs 1.5) or erofs19
 # (unstable's 1.9 with --xattr-inode-digest=trusted.fingerprint).

@@ -14,6 +14,10 @@
  *   sfbench mount TYPE DEV DIR OPTS   time mount(2) (read-only)
  *   sfbench evict                 time dropping page cache, dentries and
  *                                 inodes (after a sync, not timed)
+ *   sfbench time CMD [ARG...]     time running CMD to its end (fork, exec,
+ *                                 wait): a command as a user runs it, such
+ *                                 as mount.sharefs; prints ns= and rc=,
+ *                                 exits with CMD's status
  *
  * and the set-up helpers, which print no timing:
  *
@@ -21,6 +25,9 @@
  *                                 byte range, direct I/O when the kernel
  *                                 takes it (no second copy in the backing
  *                                 device's cache); prints /dev/loopN
+ *   sfbench loopmount TYPE FILE DIR OPTS
+ *                                 mount image FILE on a fresh direct-I/O
+ *                                 loop device that goes away at umount
  *   sfbench mem                   Cached and Buffers of /proc/meminfo, bytes
  *   sfbench drop                  sync, drop page cache, dentries, inodes
  */
@@ -37,6 +44,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,10 +201,16 @@ static int cmd_mount(char **argv)
 	return 0;
 }
 
-static int cmd_loop(const char *file, long long off, long long size)
+/*
+ * A fresh read-only loop device over a byte range of @file, in @dev; direct
+ * I/O when the kernel takes it (no second copy in the backing file's
+ * cache).  Returns the device's open fd; *@dio says whether it got direct
+ * I/O.
+ */
+static int attach_loop(const char *file, long long off, long long size,
+		       unsigned int flags, char *dev, size_t len, int *dio)
 {
 	struct loop_config cfg;
-	char dev[32];
 	int ctl, lfd, bfd, nr;
 
 	bfd = open(file, O_RDONLY | O_CLOEXEC);
@@ -208,7 +222,8 @@ static int cmd_loop(const char *file, long long off, long long size)
 	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 	if (nr < 0)
 		fail("LOOP_CTL_GET_FREE", file);
-	snprintf(dev, sizeof(dev), "/dev/loop%d", nr);
+	close(ctl);
+	snprintf(dev, len, "/dev/loop%d", nr);
 	lfd = open(dev, O_RDONLY | O_CLOEXEC);
 	if (lfd < 0)
 		fail("open", dev);
@@ -216,14 +231,50 @@ static int cmd_loop(const char *file, long long off, long long size)
 	cfg.fd = bfd;
 	cfg.info.lo_offset = off;
 	cfg.info.lo_sizelimit = size;
-	cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_DIRECT_IO;
+	cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_DIRECT_IO | flags;
+	*dio = 1;
 	if (ioctl(lfd, LOOP_CONFIGURE, &cfg)) {
 		/* buffered I/O still works, at the price of a double cache */
 		cfg.info.lo_flags &= ~LO_FLAGS_DIRECT_IO;
+		*dio = 0;
 		if (ioctl(lfd, LOOP_CONFIGURE, &cfg))
 			fail("LOOP_CONFIGURE", dev);
 	}
+	close(bfd);
+	return lfd;
+}
+
+static int cmd_loop(const char *file, long long off, long long size)
+{
+	char dev[32];
+	int dio;
+
+	attach_loop(file, off, size, 0, dev, sizeof(dev), &dio);
 	printf("%s\n", dev);
+	return 0;
+}
+
+/*
+ * Mount image file @argv[1] with type @argv[0] on @argv[2] the way
+ * mount.sharefs does for sharefs: a fresh direct-I/O loop device that
+ * clears itself at umount, then mount(2) read-only.  For the stock driver
+ * in the scale benchmark, timed from outside (sfbench time) like
+ * mount.sharefs.
+ */
+static int cmd_loopmount(char **argv)
+{
+	struct stat st;
+	char dev[32];
+	int lfd, dio;
+
+	if (stat(argv[1], &st))
+		fail("stat", argv[1]);
+	lfd = attach_loop(argv[1], 0, st.st_size, LO_FLAGS_AUTOCLEAR,
+			  dev, sizeof(dev), &dio);
+	if (mount(dev, argv[2], argv[0], MS_RDONLY, argv[3]))
+		fail("mount", argv[1]);
+	close(lfd);		/* the mount holds the device now */
+	printf("dev=%s dio=%d\n", dev, dio);
 	return 0;
 }
 
@@ -244,6 +295,28 @@ static int cmd_mem(void)
 	fclose(f);
 	printf("cached=%llu buffers=%llu\n", cached, buffers);
 	return 0;
+}
+
+static int cmd_time(char **argv)
+{
+	unsigned long long t0 = now_ns();
+	int status, rc;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("fork", argv[0]);
+	if (!pid) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "sfbench: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		fail("waitpid", argv[0]);
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	printf("ns=%llu rc=%d\n", now_ns() - t0, rc);
+	return rc;
 }
 
 /* Drop the caches; with @timed, print how long the write took. */
@@ -267,7 +340,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: sfbench readall|walk DIR... | seq|mmap FILE | "
 		"rand FILE COUNT | mount TYPE DEV DIR OPTS | "
-		"loop FILE OFFSET SIZE | mem | drop | evict\n");
+		"loop FILE OFFSET SIZE | loopmount TYPE FILE DIR OPTS | "
+		"mem | drop | evict | time CMD...\n");
 	return 2;
 }
 
@@ -290,6 +364,8 @@ int main(int argc, char **argv)
 		return cmd_mmap(argv[2]);
 	if (!strcmp(cmd, "mount") && argc == 6)
 		return cmd_mount(argv + 2);
+	if (!strcmp(cmd, "loopmount") && argc == 6)
+		return cmd_loopmount(argv + 2);
 	if (!strcmp(cmd, "loop") && argc == 5)
 		return cmd_loop(argv[2], atoll(argv[3]), atoll(argv[4]));
 	if (!strcmp(cmd, "mem"))
@@ -298,5 +374,7 @@ int main(int argc, char **argv)
 		return cmd_drop(0);
 	if (!strcmp(cmd, "evict"))
 		return cmd_drop(1);
+	if (!strcmp(cmd, "time") && argc > 2)
+		return cmd_time(argv + 2);
 	return usage();
 }
