@@ -68,6 +68,46 @@ int sharefs_dirblk_name(struct inode *dir, const struct sharefs_dirblk *blk,
 	return 0;
 }
 
+/* Point @buf at @mapping, dropping what it holds of another one. */
+static void sharefs_buf_use(struct sharefs_buf *buf,
+			    struct address_space *mapping)
+{
+	if (buf->mapping != mapping) {
+		sharefs_put_buf(buf);
+		buf->mapping = mapping;
+	}
+}
+
+/*
+ * Map directory block @blknr from where it lies.  An inline tail is read
+ * where it is packed, in the metadata block that the block device's cache
+ * holds anyway: copied into the directory's own page cache, as stock erofs
+ * does, it would cost a page per small directory, and most directories of
+ * a system are that small (785 of a Debian base image's; 9 MiB of the
+ * demo's page cache went to them).
+ */
+static void *sharefs_dir_map(struct inode *dir, struct sharefs_buf *buf,
+			     u64 pos)
+{
+	struct super_block *sb = dir->i_sb;
+	struct sharefs_map map;
+	int err;
+
+	if (SHAREFS_I(dir)->datalayout == SHAREFS_INODE_FLAT_INLINE &&
+	    pos >> sb->s_blocksize_bits ==
+	    (i_size_read(dir) - 1) >> sb->s_blocksize_bits) {
+		err = sharefs_map_blocks(dir, pos, &map);
+		if (err)
+			return ERR_PTR(err);
+		if (map.type == SHAREFS_MAP_INLINE && map.la == pos) {
+			sharefs_buf_use(buf, sharefs_bdev_mapping(sb->s_bdev));
+			return sharefs_read_meta(sb, buf, map.pa, map.llen);
+		}
+	}
+	sharefs_buf_use(buf, dir->i_mapping);
+	return sharefs_bread(buf, pos);
+}
+
 /* Map directory block @blknr (which must exist) and validate its dirents. */
 void *sharefs_dir_bread(struct inode *dir, struct sharefs_buf *buf, u64 blknr,
 			struct sharefs_dirblk *blk)
@@ -78,8 +118,7 @@ void *sharefs_dir_bread(struct inode *dir, struct sharefs_buf *buf, u64 blknr,
 	void *data;
 	int err;
 
-	buf->mapping = dir->i_mapping;
-	data = sharefs_bread(buf, pos);
+	data = sharefs_dir_map(dir, buf, pos);
 	if (IS_ERR(data))
 		return data;
 	/* a block never crosses a page: blksz <= PAGE_SIZE, aligned */
