@@ -13,6 +13,7 @@
 #                        newest kernel
 #   make check VM=vng    the same with the VM suite booted by virtme-ng
 #   make fuzz            the long image fuzzer run (scripts/fuzz.sh)
+#   make cfuzz           the concurrency fuzzer alone (scripts/cfuzz.sh)
 #   make demo            the main job: show page-cache sharing in a VM
 #   make bench           the benchmark suite (Documentation/benchmarks.md)
 #   make bench-scale     100 containers on one host (scripts/bench/scale.sh):
@@ -29,7 +30,7 @@ SELFTESTS_OUT := $(CURDIR)/build/selftests
 VM	?= $(or $(SHAREFS_VM),qemu)
 
 .PHONY: all module tools selftests install install-module install-tools \
-	check check-debug fuzz demo bench bench-scale deb clean
+	check check-debug fuzz cfuzz demo bench bench-scale deb clean
 
 all: module
 
@@ -65,6 +66,10 @@ check-debug:
 # the long image fuzzer run: FUZZ_ARGS="--count N --kernels 6.12 ..."
 fuzz:
 	scripts/fuzz.sh $(FUZZ_ARGS)
+
+# the concurrency fuzzer alone: CFUZZ_ARGS="--kernel sid --time 600 --seed N"
+cfuzz:
+	scripts/cfuzz.sh $(CFUZZ_ARGS)
 
 demo:
 	scripts/demo.sh

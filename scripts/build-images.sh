@@ -243,6 +243,35 @@ derive c-fpxattr share-a
 img c-fpxattr inode /lib/big.so xattr_shared 0xff
 img c-fpxattr inode /lib/mid.so xattr_shared 0xff
 
+# --- the concurrency fuzzer (cfuzz_test.c) ----------------------------------
+# The share content in every layout the readers have: cfuzz.list names each
+# image with the manifest of its source tree (paths, sizes, SHA-256), the
+# fuzzer's reference.  Besides the stress test's eleven: 512-byte blocks,
+# mkfs.erofs 1.5 flat without inline data and chunk-based (4 KiB chunks;
+# the fingerprints come with the 'sharefp' tree, as 1.5 cannot compute
+# them), mkfs.erofs 1.9 chunk-based in 1 KiB blocks.  share-e15chunk is
+# also attached as its own disk, for mounts of a block device.
+sharefs share-a512 share -b 512
+erofs15 share-e15flat sharefp -Enoinline_data
+erofs15 share-e15chunk sharefp --chunksize=4096
+erofs19 share-e19c1k share -b 1024 --chunksize=4096 --xattr-inode-digest=trusted.fingerprint
+echo share-e15chunk >> "$out/direct"
+for t in share shareb sharepad; do
+	python3 "$top/scripts/manifest.py" --fields type,size,data "$trees/$t" \
+		"$out/cfuzz-$t.manifest"
+done
+{
+	echo "# IMAGE MANIFEST: the images cfuzz_test mounts, their source trees"
+	for i in share-a share-a2k share-a1k share-a512 share-e19 share-e15flat \
+		 share-e15chunk share-e19c1k; do
+		echo "$i cfuzz-share.manifest"
+	done
+	for i in share-b share-b2k share-b1k; do echo "$i cfuzz-shareb.manifest"; done
+	for i in share-pad share-pad2k share-pad1k share-e19pad; do
+		echo "$i cfuzz-sharepad.manifest"
+	done
+} > "$out/cfuzz.list"
+
 # --- image files on a host filesystem (host_test.c) -------------------------
 # An ext4 disk holding image *files*, as a container host keeps them: the
 # VM mounts it and mounts the files with mount.sharefs.  io-copy is the same

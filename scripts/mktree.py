@@ -189,6 +189,20 @@ def sharechunk(d, rng):
              b'sha256:' + hashlib.sha256(data).digest())
 
 
+def sharefp(d, rng):
+    """the share tree with every file's fingerprint as a tree xattr, for
+    Debian 12's mkfs.erofs, which copies it but cannot compute one: its
+    flat and chunk-based layouts of the share content (cfuzz_test)"""
+    import hashlib
+    share(d, rng)
+    for root, _, files in os.walk(d):
+        for n in files:
+            p = os.path.join(root, n)
+            with open(p, 'rb') as f:
+                digest = hashlib.sha256(f.read()).digest()
+            setx(p, 'trusted.fingerprint', b'sha256:' + digest)
+
+
 def big_fingerprint():
     import hashlib
     return b'sha256:' + hashlib.sha256(share_content()['big.so']).digest()
@@ -209,7 +223,7 @@ def sharespoof(d, rng):
 PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
             'sharespoof': sharespoof, 'sharepad': sharepad,
-            'sharechunk': sharechunk}
+            'sharechunk': sharechunk, 'sharefp': sharefp}
 
 
 def main():

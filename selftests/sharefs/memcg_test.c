@@ -35,34 +35,18 @@
 
 static long cg_file_bytes(const char *cg)
 {
-	char path[256], key[64];
-	long long v, found = -1;
-	FILE *f;
+	char path[256];
 
 	snprintf(path, sizeof(path), CG "/%s/memory.stat", cg);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (!strcmp(key, "file"))
-			found = v;
-	fclose(f);
-	return (long)found;
+	return sfs_read_key(path, "file");
 }
 
 static int cg_write(const char *cg, const char *file, const char *val)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), CG "/%s%s%s", cg, *cg ? "/" : "", file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return sfs_write_str(path, val);
 }
 
 /* read PATH whole from a child in cgroup CG; the child's exit status */

@@ -243,20 +243,53 @@ const char *sfs_mount_source(const char *dir)
 
 long sfs_mount_counter(const char *dir, const char *name)
 {
-	char p[512], buf[64] = "";
+	char p[512];
 	const char *dev = sfs_mount_source(dir);
-	ssize_t n;
-	int fd;
 
 	if (!dev)
 		return -1;
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/%s", dev, name);
-	fd = open(p, O_RDONLY);
+	return sfs_read_num(p);
+}
+
+long sfs_read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	return n > 0 ? atol(buf) : -1;
+}
+
+long sfs_read_key(const char *path, const char *key)
+{
+	char k[64];
+	long long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			found = v;
+	fclose(f);
+	return (long)found;
+}
+
+int sfs_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 struct since_arg {

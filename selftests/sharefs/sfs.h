@@ -73,6 +73,14 @@ long sfs_mount_counter(const char *dir, const char *name);
  */
 void sfs_drop_caches(const char *what);
 
+/* The number a file starts with (sysfs, procfs), or -1. */
+long sfs_read_num(const char *path);
+/* The value of KEY in a file of "KEY VALUE" lines (memory.stat,
+ * memory.events), or -1. */
+long sfs_read_key(const char *path, const char *key);
+/* Write VAL to the file at PATH (sysfs, cgroupfs); 0 or -errno. */
+int sfs_write_str(const char *path, const char *val);
+
 /* Is a filesystem type registered (in /proc/filesystems)? */
 int sfs_have_fs(const char *fstype);
 

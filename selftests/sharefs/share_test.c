@@ -96,19 +96,6 @@ static long resident_pages(const char *path)
 	return count;
 }
 
-static long sysfs_num(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atol(buf) : -1;
-}
-
 /* Two mounts, optionally with options each; unmounted by the fixture. */
 FIXTURE(two) {
 	char a[256], b[256];
@@ -342,17 +329,17 @@ TEST_F(two, counters)
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-b", "domain=t1"));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->b, BIG_B)));
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/shared_inodes"), 1);
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), 2);
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/saved_bytes"), BIG_SIZE);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/shared_inodes"), 1);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/members"), 2);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/saved_bytes"), BIG_SIZE);
 	/* per mount: each one's even share of the saving */
 	dev = sfs_mount_source(self->a);
 	ASSERT_NE(NULL, dev);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/saved_bytes", dev);
-	EXPECT_GE(sysfs_num(p), BIG_SIZE / 2);
+	EXPECT_GE(sfs_read_num(p), BIG_SIZE / 2);
 	snprintf(p, sizeof(p), "/sys/fs/sharefs/%s/members", dev);
-	EXPECT_GE(sysfs_num(p), 1);
+	EXPECT_GE(sfs_read_num(p), 1);
 }
 
 /*
@@ -480,25 +467,25 @@ TEST(shared_inode_dies_with_last_member)
 
 	SFS_REQUIRE_SHAREFS(_metadata);
 	sfs_drop_caches("3");	/* earlier tests' shared inodes, cached without members */
-	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
-	members0 = sysfs_num("/sys/fs/sharefs/members");
+	shared0 = sfs_read_num("/sys/fs/sharefs/shared_inodes");
+	members0 = sfs_read_num("/sys/fs/sharefs/members");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=life", a, sizeof(a)));
 	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=life", b, sizeof(b)));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(a, BIG_A)));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(b, BIG_B)));
-	EXPECT_GT(sysfs_num("/sys/fs/sharefs/shared_inodes"), shared0);
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/members"), members0 + 2);
+	EXPECT_GT(sfs_read_num("/sys/fs/sharefs/shared_inodes"), shared0);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/members"), members0 + 2);
 	/* one member gone: the content stays readable through the other */
 	EXPECT_EQ(0, sfs_umount(a));
 	sfs_drop_caches("3");
 	EXPECT_EQ(BIG_SIZE, sfs_read_all(path_in(b, BIG_B)));
 	EXPECT_EQ(0, sfs_umount(b));
-	EXPECT_EQ(members0, sysfs_num("/sys/fs/sharefs/members"));
+	EXPECT_EQ(members0, sfs_read_num("/sys/fs/sharefs/members"));
 	/* no member left, the pages stay cached until reclaim */
-	EXPECT_GE(sysfs_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
+	EXPECT_GE(sfs_read_num("/sys/fs/sharefs/resident_bytes"), BIG_SIZE);
 	sfs_drop_caches("3");
-	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
-	EXPECT_EQ(0, sysfs_num("/sys/fs/sharefs/resident_bytes"));
+	EXPECT_EQ(shared0, sfs_read_num("/sys/fs/sharefs/shared_inodes"));
+	EXPECT_EQ(0, sfs_read_num("/sys/fs/sharefs/resident_bytes"));
 }
 
 /*
@@ -516,7 +503,7 @@ TEST(shared_pages_survive_inode_reclaim)
 	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_TRUE(sfs_have_fs("erofs"));
 	sfs_drop_caches("3");
-	shared0 = sysfs_num("/sys/fs/sharefs/shared_inodes");
+	shared0 = sfs_read_num("/sys/fs/sharefs/shared_inodes");
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=keep", a, sizeof(a)));
 	ASSERT_EQ(0, sfs_mount_image("share-a", "erofs", NULL, e, sizeof(e)));
 	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
@@ -532,7 +519,7 @@ TEST(shared_pages_survive_inode_reclaim)
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(e));
 	sfs_drop_caches("3");
-	EXPECT_EQ(shared0, sysfs_num("/sys/fs/sharefs/shared_inodes"));
+	EXPECT_EQ(shared0, sfs_read_num("/sys/fs/sharefs/shared_inodes"));
 }
 
 struct reader {
