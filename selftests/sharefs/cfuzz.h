@@ -122,7 +122,9 @@ enum cf_fail_kind { FAIL_BYTES, FAIL_ERRNO, FAIL_HANG, FAIL_MAX };
 struct cf_thread_state {
 	char op[256];
 	long since_ms;		/* when the operation began, 0 when idle */
+	long progress_ms;	/* when it last checked bytes */
 	long ops;
+	int tid;		/* /proc/TID/stack when it hangs */
 };
 
 struct cf_shared {
@@ -205,6 +207,8 @@ void cf_fail(struct cf_thread *t, enum cf_fail_kind kind, const char *fmt, ...)
 void cf_op_begin(struct cf_thread *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cf_op_end(struct cf_thread *t);
+void cf_progress(struct cf_thread *t);
+void cf_thread_started(struct cf_thread *t);
 
 /* cfuzz_world.c: the mount table */
 void cf_lock(void);

@@ -117,6 +117,7 @@ int cf_verify(struct cf_thread *t, const char *how, const char *what,
 	const struct cf_content *c = &cf.contents[content];
 	long want = off >= c->size ? 0 : c->size - off < len ? c->size - off : len;
 
+	cf_progress(t);
 	if (got != want) {
 		cf_fail(t, FAIL_BYTES, "%s %s: %ld bytes at %ld for %ld asked, the file has %ld there (size %ld)",
 			how, what, got, (long)off, len, want, c->size);
@@ -180,6 +181,7 @@ int cf_verify_map(struct cf_thread *t, const char *what, int content,
 	sigjmp_buf jb;
 	int sig, ret;
 
+	cf_progress(t);
 	sig = sigsetjmp(jb, 1);
 	if (sig) {
 		cur_jmp = NULL;
@@ -902,6 +904,7 @@ static void __attribute__((noreturn)) victim_main(struct cf_thread *v,
 	};
 	struct cf_target tg;
 
+	cf_thread_started(v);
 	for (;;) {
 		enum cf_op op = ops[cf_below(v, sizeof(ops) / sizeof(ops[0]))];
 

@@ -41,18 +41,21 @@
  * accepts are listed at the top of cfuzz_world.c and cfuzz_ops.c; any
  * other, a wrong byte, a signal or a worker's death fails the run.
  *
- * This parent watches for hangs: an operation that runs longer than
- * HANG_SECONDS is reported with what it was doing, the kernel is asked for
- * its blocked tasks (sysrq w) and the run fails.
+ * This parent watches for hangs: a thread that makes no progress (checks
+ * no bytes) for HANG_SECONDS is reported with what it was doing, its state,
+ * wchan and kernel stack (/proc/TID), the kernel is asked for its blocked
+ * tasks (sysrq w) and the run fails.
  *
  * At the end every mount must go with umount(2), the counters of
  * /sys/fs/sharefs must come back to where they were, and the module's
  * reference count to 0: nothing holds it, so it could be removed (the VM
  * runners remove it).
  *
- * Output: KTAP, six results: the reference, the bytes, the errnos, hangs,
- * coverage (every kind of operation ran; skipped for runs under 30 s),
- * and the state after the run.
+ * Output: KTAP, seven results: the reference, the bytes, the errnos,
+ * hangs, coverage (every kind of operation ran; skipped for runs under
+ * 30 s), the state after the run, and the kernel log: the images are
+ * intact, so a sharefs line about them (a fingerprint it could not read,
+ * say) that no operation asked for is a finding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -208,10 +211,22 @@ void cf_op_begin(struct cf_thread *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(t->st->op, sizeof(t->st->op), fmt, ap);
 	va_end(ap);
+	cf_progress(t);
 	if (!t->st->since_ms)
 		__atomic_store_n(&t->st->since_ms, cf_now_ms(), __ATOMIC_RELEASE);
 	if (cf.verbose)
 		say("# [%d] %s", t->id, t->st->op);
+}
+
+/* the thread got somewhere: bytes checked; a hang is no progress */
+void cf_progress(struct cf_thread *t)
+{
+	__atomic_store_n(&t->st->progress_ms, cf_now_ms(), __ATOMIC_RELEASE);
+}
+
+void cf_thread_started(struct cf_thread *t)
+{
+	t->st->tid = gettid();
 }
 
 void cf_op_end(struct cf_thread *t)
@@ -478,6 +493,7 @@ static void *thread_main(void *arg)
 	struct cf_thread *t = arg;
 	long deadline = cf.start_ms + cf.seconds * 1000L;
 
+	cf_thread_started(t);
 	while (!__atomic_load_n(&cf.sh->stop, __ATOMIC_RELAXED) &&
 	       cf_now_ms() < deadline)
 		run_op(t, pick_op(t));
@@ -510,6 +526,7 @@ static void killer_main(void)
 	if (thread_init(&t, NULL, id) || thread_init(&v, NULL, id + 1))
 		_exit(2);
 	v.victim = 1;
+	cf_thread_started(&t);
 	while (!__atomic_load_n(&cf.sh->stop, __ATOMIC_RELAXED) &&
 	       cf_now_ms() < deadline) {
 		cf_op_kill(&t, &v);
@@ -545,7 +562,28 @@ static void worker_main(int idx)
 
 /* ---- the parent: watching --------------------------------------------------------- */
 
-/* an operation past the hang limit: report it once; 1 if there is one */
+/* a file of /proc/TID, line by line into the output */
+static void show_proc(int tid, const char *name)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", tid, name);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		say("# cfuzz:   %s: %s", name, line);
+	}
+	fclose(f);
+}
+
+/*
+ * A thread that has made no progress (checked no bytes, begun no
+ * operation) for the hang limit: report each once, with its kernel
+ * state and stack; 1 if there is one.
+ */
 static int find_hang(void)
 {
 	long now = cf_now_ms();
@@ -555,11 +593,16 @@ static int find_hang(void)
 	for (int i = 0; i < CF_MAX_WORKERS * CF_MAX_THREADS; i++) {
 		struct cf_thread_state *st = &cf.sh->th[i];
 		long since = __atomic_load_n(&st->since_ms, __ATOMIC_ACQUIRE);
+		long last = __atomic_load_n(&st->progress_ms, __ATOMIC_ACQUIRE);
 
-		if (!since || now - since < cf.hang_seconds * 1000L)
+		if (!since || now - (last > since ? last : since) < cf.hang_seconds * 1000L)
 			continue;
-		say("# cfuzz: HANG: thread %d has been in \"%s\" for %ld s", i,
-		    st->op, (now - since) / 1000);
+		say("# cfuzz: HANG: thread %d (tid %d) has been in \"%s\" for %ld s, with no progress for %ld s",
+		    i, st->tid, st->op, (now - since) / 1000,
+		    (now - (last > since ? last : since)) / 1000);
+		show_proc(st->tid, "stat");
+		show_proc(st->tid, "wchan");
+		show_proc(st->tid, "stack");
 		found = 1;
 	}
 	return found;
@@ -694,6 +737,38 @@ static void print_counts(void)
 		say("# cfuzz:   %s: %ld", cf_event_names[ev], cf.sh->ev[ev]);
 }
 
+/* sharefs log lines that operations cause on purpose */
+static const char *const expected_log[] = {
+	"on remount",				/* remount, other options */
+	"refusing a mount of the same device",	/* own disk, other options */
+};
+
+static void complaint(const char *text, void *arg)
+{
+	int *n = arg;
+
+	if (!strstr(text, "sharefs"))
+		return;
+	for (size_t i = 0; i < sizeof(expected_log) / sizeof(expected_log[0]); i++)
+		if (strstr(text, expected_log[i]))
+			return;
+	if ((*n)++ < 10)
+		say("# cfuzz: kernel log: %s", text);
+}
+
+/*
+ * The images are intact: any other sharefs line in the kernel log since
+ * the start (a fingerprint it could not read, corruption, a warning) is
+ * a finding.  The number of such lines.
+ */
+static int kernel_log_complaints(void)
+{
+	int n = 0;
+
+	sfs_kmsg_scan(complaint, &n);
+	return n;
+}
+
 /* every kind of operation ran, and the cases that matter most happened */
 static int coverage(void)
 {
@@ -778,7 +853,7 @@ static void result(int n, int ok, const char *name)
 
 static void skip_all(const char *why)
 {
-	for (int i = 1; i <= 6; i++)
+	for (int i = 1; i <= 7; i++)
 		say("ok %d cfuzz # SKIP %s", i, why);
 	exit(4);
 }
@@ -811,10 +886,10 @@ static int run(void)
 	return !bytes_ok || !errnos_ok || hung;
 }
 
-/* results 5 and 6; 0 if both ok */
+/* results 5 to 7; 0 if all ok */
 static int after(long members0, long shared0)
 {
-	int missing = coverage(), clean;
+	int missing = coverage(), clean, quiet;
 
 	if (cf.seconds < 30)
 		say("ok 5 cfuzz: coverage # SKIP a run under 30 s");
@@ -822,7 +897,9 @@ static int after(long members0, long shared0)
 		result(5, !missing, "cfuzz: coverage: every kind of operation ran");
 	clean = !after_checks(members0, shared0);
 	result(6, clean, "cfuzz: all unmounted, counters back, module unused");
-	return (missing && cf.seconds >= 30) || !clean;
+	quiet = !kernel_log_complaints();
+	result(7, quiet, "cfuzz: no sharefs complaint about the intact images in the kernel log");
+	return (missing && cf.seconds >= 30) || !clean || !quiet;
 }
 
 int main(int argc, char **argv)
@@ -834,7 +911,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &list);
 	say("TAP version 13");
-	say("1..6");
+	say("1..7");
 	if (getuid() != 0)
 		skip_all("needs root");
 	if (!sfs_have_fs("sharefs"))
@@ -846,6 +923,7 @@ int main(int argc, char **argv)
 	    (unsigned long long)cf.seed, cf.seconds, cf.workers, cf.threads,
 	    u.release, (unsigned long long)cf.seed, cf.seconds);
 	kmsg("<5>cfuzz: seed %llu, %d s", (unsigned long long)cf.seed, cf.seconds);
+	sfs_kmsg_mark();
 	if (setup_shared() || load_images(list)) {
 		say("# cfuzz: cannot set up (shared memory, or %s)", list);
 		result(1, 0, "cfuzz: reference content");

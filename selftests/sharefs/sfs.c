@@ -144,7 +144,7 @@ int sfs_umount(const char *dir)
 static unsigned long long kmsg_mark_seq;
 
 /* /dev/kmsg records: "prio,seq,usec,flags;text" */
-static void kmsg_scan(void (*fn)(const char *text, void *arg), void *arg)
+void sfs_kmsg_scan(void (*fn)(const char *text, void *arg), void *arg)
 {
 	char rec[8192];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -215,7 +215,7 @@ int sfs_kmsg_count(const char *needle)
 {
 	struct has_arg h = { needle, 0 };
 
-	kmsg_scan(has_one, &h);
+	sfs_kmsg_scan(has_one, &h);
 	return h.found;
 }
 
@@ -311,7 +311,7 @@ void sfs_kmsg_since(char *buf, size_t len)
 	struct since_arg s = { buf, len, 0 };
 
 	buf[0] = 0;
-	kmsg_scan(since_one, &s);
+	sfs_kmsg_scan(since_one, &s);
 }
 
 void sfs_drop_caches(const char *what)

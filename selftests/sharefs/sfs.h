@@ -58,6 +58,8 @@ void sfs_kmsg_mark(void);
 int sfs_kmsg_has(const char *needle);
 /* The number of lines logged since the mark that contain needle. */
 int sfs_kmsg_count(const char *needle);
+/* Calls fn with the text of each line logged since the mark. */
+void sfs_kmsg_scan(void (*fn)(const char *text, void *arg), void *arg);
 /* Copies the log lines since the mark into buf (for diagnostics). */
 void sfs_kmsg_since(char *buf, size_t len);
 
