@@ -31,6 +31,7 @@
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -627,6 +628,72 @@ TEST(evict_source_mid_read)
 	EXPECT_EQ(0, sfs_umount(a));
 	EXPECT_EQ(0, sfs_umount(b));
 	free(ref);
+}
+
+/*
+ * One try: the inode cached but undecided, its metadata block dropped
+ * from the device's cache, a child's first open SIGKILLed 0 to 2 ms in
+ * (while sharefs may be waiting, killably, for the block with the
+ * fingerprint), then an open by a live process.  Its members count.
+ */
+static long killed_open_try(const char *dir, const char *path, int devfd,
+			    int i)
+{
+	struct stat st;
+	long members;
+	pid_t pid;
+	char c;
+	int fd;
+
+	sfs_drop_caches("2");		/* no member left: undecided again */
+	if (stat(path, &st))
+		return -1;
+	posix_fadvise(devfd, 0, 0, POSIX_FADV_DONTNEED);
+	pid = fork();
+	if (!pid)
+		_exit(open(path, O_RDONLY) < 0);
+	usleep(i % 40 * 50);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, &c, 1) != 1)
+		return -1;
+	members = sfs_mount_counter(dir, "members");
+	close(fd);
+	return members;
+}
+
+/*
+ * A first open killed by SIGKILL while sharefs reads the file's
+ * fingerprint must not decide, for every opener after it, that the file
+ * has none: the fingerprint read fails with EINTR, which says nothing
+ * about the file.  The next open by a live process must join.  Found by
+ * cfuzz_test's killer ("cannot read the content fingerprint (error -4);
+ * not sharing it").
+ */
+TEST(killed_first_open_keeps_sharing)
+{
+	char dir[256], path[512], dev[300];
+	long members = 1;
+	int devfd, i;
+
+	SFS_REQUIRE_SHAREFS(_metadata);
+	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=killed", dir, sizeof(dir)));
+	snprintf(path, sizeof(path), "%s/%s", dir, BIG_A);
+	ASSERT_NE(NULL, sfs_mount_source(dir));
+	snprintf(dev, sizeof(dev), "/dev/%s", sfs_mount_source(dir));
+	devfd = open(dev, O_RDONLY);
+	ASSERT_LE(0, devfd);
+	sfs_kmsg_mark();
+	for (i = 0; i < 200 && members == 1; i++)
+		members = killed_open_try(dir, path, devfd, i);
+	EXPECT_EQ(1, members) {
+		TH_LOG("after %d tries: %s, read by a live process after a killed first open, %s",
+		       i, BIG_A, members < 0 ? "failed" : "did not join its shared inode");
+	}
+	EXPECT_FALSE(sfs_kmsg_has("cannot read the content fingerprint"));
+	close(devfd);
+	EXPECT_EQ(0, sfs_umount(dir));
 }
 
 /* ---- one data source per read call ------------------------------------ */
