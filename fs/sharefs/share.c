@@ -461,7 +461,8 @@ static int sharefs_decode_fingerprint(const u8 *val, int len, u8 *digest)
  * fingerprint that cannot be read (a corrupt xattr area, an I/O error)
  * means no sharing, not a failed open: stock erofs and noshare open such a
  * file, and a private page cache is always safe.  Each kind of trouble is
- * logged once per mount.
+ * logged once per mount.  A transient error (a killed reader, no memory)
+ * is returned as it is: the caller must not decide on it.
  */
 static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 {
@@ -477,6 +478,13 @@ static int sharefs_read_fingerprint(struct inode *inode, u8 *digest)
 		len = -EINVAL;
 	if (len >= 0)
 		len = sharefs_decode_fingerprint(val, len, digest);
+	/*
+	 * A reader killed while it waited for the metadata block, or no
+	 * memory: nothing is known about the fingerprint.  Fail this open
+	 * (its process is going away) and leave the decision to the next.
+	 */
+	if (sharefs_error_is_transient(len))
+		return len;
 	if (len == -EINVAL) {
 		if (!test_and_set_bit(SHAREFS_SBF_WARNED_FPBAD, &sbi->flags))
 			sharefs_warn(inode->i_sb,
@@ -576,8 +584,8 @@ static int sharefs_share_digest(struct inode *inode, u8 *digest,
 	if (sbi->verity) {
 		err = sharefs_verity_load(inode, digest, &si->verity_tree_pos,
 					  vp);
-		if (!err)
-			return 0;
+		if (!err || sharefs_error_is_transient(err))
+			return err;
 		if (err != -ENODATA &&
 		    !test_and_set_bit(SHAREFS_SBF_WARNED_VERITY, &sbi->flags))
 			sharefs_warn(inode->i_sb,
@@ -596,13 +604,17 @@ static int sharefs_share_attach(struct inode *inode)
 	struct sharefs_shared *sh;
 	u8 digest[SHAREFS_FP_DIGEST_LEN];
 	struct inode *shared;
+	int err;
 
 	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
 	    sharefs_layout_is_compressed(si->datalayout) ||
 	    test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags))
 		return 0;
-	if (sharefs_share_digest(inode, digest, &v))
+	err = sharefs_share_digest(inode, digest, &v);
+	if (err == -ENODATA)
 		return 0;	/* no usable fingerprint: a private page cache */
+	if (err)
+		return err;	/* transient: the next opener decides */
 	shared = sharefs_shared_get(inode, digest, &v);
 	/* a member that joins an existing shared inode drops its copy */
 	sharefs_verity_free(v);
