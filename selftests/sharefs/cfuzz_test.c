@@ -580,11 +580,11 @@ static void show_proc(int tid, const char *name)
 }
 
 /*
- * A thread that has made no progress (checked no bytes, begun no
- * operation) for the hang limit: report each once, with its kernel
- * state and stack; 1 if there is one.
+ * The threads in an operation that have made no progress (checked no
+ * bytes, begun no operation) for @idle_ms: report each, with its kernel
+ * state and stack; how many.
  */
-static int find_hang(void)
+static int report_stuck(long idle_ms)
 {
 	long now = cf_now_ms();
 	int found = 0;
@@ -595,7 +595,7 @@ static int find_hang(void)
 		long since = __atomic_load_n(&st->since_ms, __ATOMIC_ACQUIRE);
 		long last = __atomic_load_n(&st->progress_ms, __ATOMIC_ACQUIRE);
 
-		if (!since || now - (last > since ? last : since) < cf.hang_seconds * 1000L)
+		if (!since || now - (last > since ? last : since) < idle_ms)
 			continue;
 		say("# cfuzz: HANG: thread %d (tid %d) has been in \"%s\" for %ld s, with no progress for %ld s",
 		    i, st->tid, st->op, (now - since) / 1000,
@@ -603,7 +603,7 @@ static int find_hang(void)
 		show_proc(st->tid, "stat");
 		show_proc(st->tid, "wchan");
 		show_proc(st->tid, "stack");
-		found = 1;
+		found++;
 	}
 	return found;
 }
@@ -654,8 +654,15 @@ static int watch(pid_t *pids)
 		reap(pids, &alive, hung);
 		if (!alive)
 			break;
-		if (!hung && (find_hang() || cf_now_ms() > hard_end)) {
+		if (!hung && cf_now_ms() > hard_end) {
+			say("# cfuzz: HANG: the workers have not finished %d s after the end; still busy:",
+			    cf.hang_seconds + 60);
+			report_stuck(0);
 			hung = 1;
+		} else if (!hung && report_stuck(cf.hang_seconds * 1000L)) {
+			hung = 1;
+		}
+		if (hung && !gave_up) {
 			cf_count(&cf.sh->fails[FAIL_HANG], 1);
 			sysrq_blocked();
 			__atomic_store_n(&cf.sh->stop, 1, __ATOMIC_RELAXED);
