@@ -2,7 +2,7 @@
 # scripts/fuzz.sh - the long image fuzzer run (make fuzz).
 #
 #   scripts/fuzz.sh [--count N] [--per-boot M] [--seed S] [--time SECONDS]
-#                   [--kernels "6.1 6.12 sid"]
+#                   [--kernels "6.1 6.12 sid"] [--mutant-timeout T]
 #   scripts/fuzz.sh --repro SEED INDEX
 #   scripts/fuzz.sh --repro-list LIST INDEX   (a mutant of a fuzz_test list,
 #                                 e.g. build/images/fuzz.list of make check)
@@ -17,8 +17,10 @@
 # after it.  --time stops starting new boots after SECONDS per kernel.
 #
 # Defaults: 10000 mutants a kernel, 1500 a boot, seed from the clock, all
-# three kernels.  The VM runs use build/fuzz/ (SHAREFS_VM_OUT), not build/TAG,
-# so they can run beside the normal suite.
+# three kernels, 10 s a mutant before it counts as a hang (raise it when
+# the machine runs other VMs: a starved guest is not a hung one).  The VM
+# runs use build/fuzz/ (SHAREFS_VM_OUT), not build/TAG, so they can run
+# beside the normal suite.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +29,7 @@ bases=(basic e15-default e15-chunk4k e15-extended e19-b1024 e19-b512
        e19-prefix e19-digest s-default s-ishare s-b1024 share-a share-e19
        io-chunk)
 
-count=10000 per=1500 seed=$(date +%s) budget=0 kernels="6.1 6.12 sid" repro=
+count=10000 per=1500 seed=$(date +%s) budget=0 kernels="6.1 6.12 sid" repro= mt=10
 while [ $# -gt 0 ]; do
 	case $1 in
 	--count) count=$2; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--seed) seed=$2; shift 2 ;;
 	--time) budget=$2; shift 2 ;;
 	--kernels) kernels=$2; shift 2 ;;
+	--mutant-timeout) mt=$2; shift 2 ;;
 	--repro) repro=$3; seed=$2; shift 3 ;;
 	--repro-list)
 		python3 "$top/scripts/fuzz/mutate.py" one --from "$2" --index "$3" \
@@ -83,7 +86,7 @@ for tag in $kernels; do
 		boots=$((boots + 1))
 		SHAREFS_VM_OUT=$out SHAREFS_IMAGES=$imgs \
 			"$top/scripts/vm-run.sh" "$tag" --timeout $(( n + 300 )) \
-			--cmd '/tests/fuzz_test -l /images/fuzz.list' > "$out.out" 2>&1 || true
+			--cmd "/tests/fuzz_test -t $mt -l /images/fuzz.list" > "$out.out" 2>&1 || true
 		line=$(grep '^# fuzz: [0-9]* mutants' "$out.out" || true)
 		bad=$(grep -naE "$BAD" "$out/console.log" | head -1 | cut -d: -f1 || true)
 		hang=$(grep -a 'HANG in' "$out.out" || true)

@@ -282,8 +282,10 @@ int sharefs_content_finish(struct sharefs_build *b, struct sharefs_content *c,
 {
 	struct sharefs_content *o = sharefs_content_dedup(b, c);
 
-	if (!o)
+	if (!o) {
+		sharefs_verity_stored(b, c);
 		return 0;
+	}
 	c->same = o;
 	b->dedup_bytes += c->size;
 	if (b->data_next > start) {
@@ -408,6 +410,8 @@ static int commit_buffered(struct sharefs_build *b, struct sharefs_content *c)
 	} else {
 		sharefs_content_place(b, c);
 		err = sharefs_content_write(b, c, c->buf, (size_t)c->size, 0);
+		if (!err)
+			sharefs_verity_stored(b, c);
 	}
 	free(c->buf);
 	c->buf = NULL;

@@ -173,6 +173,7 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 			    strerror(-b.fd));
 		return b.fd;
 	}
+	sharefs_verity_start(&b);	/* trees computed as contents are stored */
 	if (tar) {
 		err = sharefs_read_tar(&b, sources, nsources);
 	} else {
@@ -180,7 +181,9 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		if (!err)
 			err = sharefs_content_store_all(&b);
 	}
-	if (!err && b.opts.verity)
+	if (err)
+		sharefs_verity_stop(&b);
+	else if (b.opts.verity)
 		err = sharefs_verity_all(&b);	/* says what failed */
 	if (!err)
 		err = sharefs_write_image(&b);	/* says what failed */

@@ -74,6 +74,8 @@ struct sharefs_content {
 	struct sharefs_content *same;	/* the first content with these bytes */
 	/* --verity (verity.c): the xattr value (48 bytes + salt), tree_pos set */
 	struct sharefs_verity_xattr *verity;
+	uint8_t *tree;			/* packed tree, computed, until placed */
+	bool tree_placed;
 	struct sharefs_content *hnext;	/* dedup hash chain */
 	/* directory input, from a reader thread to the committer (content.c) */
 	uint8_t *buf;			/* the whole content, read and hashed */
@@ -133,6 +135,7 @@ struct sharefs_build {
 	struct sharefs_content **contents;	/* in tree order */
 	size_t ncontents, capcontents;
 	uint64_t dedup_bytes;
+	struct sharefs_verity_pipe *verity_pipe;	/* --verity (verity.c) */
 	uint32_t feature_incompat;
 	int64_t epoch;
 	uint32_t fixed_nsec;
@@ -203,6 +206,9 @@ void sharefs_add_content_xattrs(struct sharefs_build *b, struct sharefs_node *n)
 /* verity.c */
 uint64_t sharefs_verity_tree_size(uint64_t size);
 void sharefs_verity_set_xattr(struct sharefs_build *b, struct sharefs_node *n);
+void sharefs_verity_start(struct sharefs_build *b);
+void sharefs_verity_stored(struct sharefs_build *b, struct sharefs_content *c);
+int sharefs_verity_stop(struct sharefs_build *b);
 int sharefs_verity_all(struct sharefs_build *b);
 
 /* image.c */

@@ -2,25 +2,32 @@
 /*
  * verity.c - fs-verity Merkle trees (mkfs.sharefs --verity).
  *
- * Runs after every content is stored (content.c, tar.c) and before the
- * layout (image.c).  For each distinct content that a non-empty regular
- * file of the final tree holds, libfsverity computes the fs-verity digest
- * (SHA-256, 4096-byte blocks, the salt of --verity-salt) and hands over
- * the Merkle tree blocks and the 256-byte descriptor through its metadata
- * callbacks.  The tree goes into the image packed (each block without the
- * zero padding after its last hash); of the descriptor only the root hash
- * is kept, in the xattr trusted.sharefs.verity, from which a reader
- * rebuilds the rest (format: verity_fs.h).
+ * For each distinct content that a non-empty regular file of the final
+ * tree holds, libfsverity computes the fs-verity digest (SHA-256,
+ * 4096-byte blocks, the salt of --verity-salt) and hands over the Merkle
+ * tree blocks and the 256-byte descriptor through its metadata callbacks.
+ * The tree goes into the image packed (each block without the zero
+ * padding after its last hash); of the descriptor only the root hash is
+ * kept, in the xattr trusted.sharefs.verity, from which a reader rebuilds
+ * the rest (format: verity_fs.h).
  *
  * The bytes hashed are read back from the image (sharefs_content_read),
  * not from the source: the tree describes what a reader of the image gets,
  * whatever happened to the source meanwhile, as the fingerprint does.
  *
+ * The trees are computed while the contents are still being stored: the
+ * committer (content.c, tar.c) hands every content it has finished, and
+ * kept, to the pipe below, whose threads read it back (from the page
+ * cache: it was just written) and compute its tree into memory.  Hashing
+ * then overlaps the source reads and image writes instead of following
+ * them; the price is memory for the packed trees until the layout, 1/128
+ * of the distinct data (8 MiB per GiB).
+ *
  * Trees lie back to back after the data region, in tree order of their
- * contents.  A tree's size follows from the file size alone, so every
- * tree is placed before any is computed; the computing then runs on
- * --jobs threads in any order and the image stays reproducible.  Contents
- * that dedup made one (equal files, hard links) share one tree.
+ * contents, placed and written by sharefs_verity_all() once every content
+ * is stored: the image does not depend on which thread computed what, so
+ * it stays reproducible.  Contents that dedup made one (equal files, hard
+ * links) share one tree.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,11 +134,6 @@ static void build_descriptor(const struct sharefs_verity_xattr *v,
 
 /* ---- one content ---- */
 
-struct verity_job {
-	struct sharefs_content *c;
-	const char *path;		/* the first file that holds it */
-};
-
 /* What the callbacks of one libfsverity_compute_digest() call see. */
 struct verity_ctx {
 	struct sharefs_build *b;
@@ -215,9 +217,9 @@ static int tree_block_cb(void *arg, const void *block, size_t size,
 		   BLOCK - count * HASH))
 		return -EUCLEAN;
 	x->tree_written += count * HASH;
-	return sharefs_pwrite_all(x->b->fd, block, count * HASH,
-				  le64_to_cpu(x->c->verity->tree_pos) +
-				  g->packed_off[k] + first * HASH);
+	memcpy(x->c->tree + g->packed_off[k] + first * HASH, block,
+	       count * HASH);
+	return 0;
 }
 
 static int descriptor_cb(void *arg, const void *desc, size_t size)
@@ -247,10 +249,24 @@ static bool digest_matches(const struct libfsverity_digest *d,
 	return !memcmp(md, d->digest, sizeof(md));
 }
 
+/* A fresh xattr value for content @c: all but tree_pos and the root hash. */
+static struct sharefs_verity_xattr *new_xattr(const struct sharefs_build *b)
+{
+	struct sharefs_verity_xattr *v = sharefs_xcalloc(1, xattr_size(b));
+
+	memcpy(v->magic, SHAREFS_VERITY_MAGIC, SHAREFS_VERITY_MAGIC_LEN);
+	v->log_blocksize = SHAREFS_VERITY_LOG_BLOCKSIZE;
+	v->hash_algorithm = SHAREFS_VERITY_HASH_SHA256;
+	v->salt_size = (uint8_t)b->opts.verity_salt_size;
+	memcpy(v->salt, b->opts.verity_salt, b->opts.verity_salt_size);
+	return v;
+}
+
 /*
- * The tree of content @c, written, and its root hash in c->verity.  The
- * descriptor libfsverity hashed must be the one a reader rebuilds, and
- * every hash of the tree must have been handed over.
+ * The tree of stored content @c into memory (c->tree, packed) and its root
+ * hash into c->verity.  The descriptor libfsverity hashed must be the one
+ * a reader rebuilds, and every hash of the tree must have been handed
+ * over.  On failure c keeps neither.
  */
 static int verity_one(struct sharefs_build *b, struct sharefs_content *c,
 		      uint8_t *buf)
@@ -271,11 +287,13 @@ static int verity_one(struct sharefs_build *b, struct sharefs_content *c,
 		.salt = b->opts.verity_salt_size ? b->opts.verity_salt : NULL,
 		.metadata_callbacks = &cbs,
 	};
+	struct sharefs_verity_xattr *v = new_xattr(b);
 	struct sharefs_verity_descriptor rebuilt;
 	struct libfsverity_digest *d = NULL;
 	int err;
 
 	tree_geometry(c->size, &x.g);
+	c->tree = x.g.packed_size ? sharefs_xmalloc(x.g.packed_size) : NULL;
 	err = libfsverity_compute_digest(&x, read_stored, &params, &d);
 	if (err)
 		goto out;
@@ -284,66 +302,212 @@ static int verity_one(struct sharefs_build *b, struct sharefs_content *c,
 		err = -EUCLEAN;
 		goto out;
 	}
-	memcpy(c->verity->root_hash,
+	memcpy(v->root_hash,
 	       x.descriptor + offsetof(struct sharefs_verity_descriptor, root_hash),
-	       sizeof(c->verity->root_hash));
-	build_descriptor(c->verity, c->size, &rebuilt);
+	       sizeof(v->root_hash));
+	build_descriptor(v, c->size, &rebuilt);
 	if (memcmp(&rebuilt, x.descriptor, sizeof(rebuilt)) ||
 	    !digest_matches(d, &rebuilt))
 		err = -EUCLEAN;
 out:
 	free(d);
+	if (err) {
+		free(v);
+		free(c->tree);
+		c->tree = NULL;
+		return err;
+	}
+	c->verity = v;
+	return 0;
+}
+
+static void report(const struct sharefs_content *c, int err)
+{
+	const char *why = err == -EUCLEAN ?
+			  "libfsverity's output is not what was expected" :
+			  strerror(-err);
+
+	if (c->path)
+		sharefs_msg("%s: fs-verity digest: %s", c->path, why);
+	else
+		sharefs_msg("fs-verity digest of a %llu-byte file: %s",
+			    (unsigned long long)c->size, why);
+}
+
+/* ---- the pipe: trees computed while the committer stores contents ---- */
+
+struct sharefs_verity_pipe {
+	struct sharefs_build *b;
+	struct sharefs_content **q;	/* stored contents, in store order */
+	size_t n, cap;			/* queued */
+	size_t next;			/* taken by a thread */
+	bool closed;			/* no more will come */
+	int err;			/* the first failure: stop */
+	pthread_mutex_t lock;		/* protects every field above */
+	pthread_cond_t more;		/* something queued, or closed */
+	pthread_t *tids;
+	int threads;
+};
+
+static void *pipe_thread(void *arg)
+{
+	struct sharefs_verity_pipe *p = arg;
+	uint8_t *buf = sharefs_xmalloc(READ_CHUNK);
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct sharefs_content *c;
+		int err;
+
+		while (!p->err && p->next == p->n && !p->closed)
+			pthread_cond_wait(&p->more, &p->lock);
+		if (p->err || p->next == p->n)
+			break;
+		c = p->q[p->next++];
+		pthread_mutex_unlock(&p->lock);
+		err = verity_one(p->b, c, buf);
+		if (err)
+			report(c, err);
+		pthread_mutex_lock(&p->lock);
+		if (err && !p->err) {
+			p->err = err;
+			pthread_cond_broadcast(&p->more);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(buf);
+	return NULL;
+}
+
+static void libfsverity_msg(const char *msg)
+{
+	sharefs_msg("libfsverity: %s", msg);
+}
+
+/*
+ * Start --jobs threads that compute the trees of contents as the committer
+ * hands them over (sharefs_verity_stored).  No-op without --verity.
+ */
+void sharefs_verity_start(struct sharefs_build *b)
+{
+	struct sharefs_verity_pipe *p;
+	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1;
+
+	if (!b->opts.verity)
+		return;
+	libfsverity_set_error_callback(libfsverity_msg);
+	p = sharefs_xcalloc(1, sizeof(*p));
+	p->b = b;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->more, NULL);
+	p->tids = sharefs_xcalloc((size_t)jobs, sizeof(*p->tids));
+	for (int i = 0; i < jobs; i++)
+		if (!pthread_create(&p->tids[p->threads], NULL, pipe_thread, p))
+			p->threads++;
+	b->verity_pipe = p;
+}
+
+/*
+ * Content @c is stored for good (written, and not a duplicate whose blocks
+ * are given back): its bytes in the image no longer change.
+ */
+void sharefs_verity_stored(struct sharefs_build *b, struct sharefs_content *c)
+{
+	struct sharefs_verity_pipe *p = b->verity_pipe;
+
+	if (!p || !c->size)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 1024;
+		p->q = sharefs_xrealloc(p->q, p->cap * sizeof(*p->q));
+	}
+	p->q[p->n++] = c;
+	pthread_cond_signal(&p->more);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * No more contents: let the threads finish the queue (or give up on the
+ * first failure, already reported) and join them.  Safe to call without
+ * --verity and more than once; mkfs calls it on its error paths too.
+ */
+int sharefs_verity_stop(struct sharefs_build *b)
+{
+	struct sharefs_verity_pipe *p = b->verity_pipe;
+	int err;
+
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	p->closed = true;
+	pthread_cond_broadcast(&p->more);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->threads; i++)
+		pthread_join(p->tids[i], NULL);
+	err = p->threads ? p->err : -EAGAIN;
+	if (!p->threads)
+		sharefs_msg("cannot start threads for --verity");
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->more);
+	free(p->tids);
+	free(p->q);
+	free(p);
+	b->verity_pipe = NULL;
 	return err;
 }
 
-/* ---- all contents ---- */
+/* ---- placing the trees ---- */
 
-struct verity_queue {
+struct verity_layout {
 	struct sharefs_build *b;
-	struct verity_job *jobs;
-	size_t n, cap;
+	uint8_t *buf;			/* for a content the pipe never saw */
 	uint64_t region;		/* image byte where the trees start */
 	uint64_t tree_bytes;		/* bytes of the trees placed so far */
-	size_t next, done;		/* jobs taken, jobs finished */
-	int err;			/* the first failure: stop */
-	pthread_mutex_t lock;		/* protects next, done, err */
+	int err;
 };
 
 /*
- * Give the content of regular file @n its place in the tree region and
- * queue it, once per content (hard links and equal files reach it again).
+ * Give the tree of the content of regular file @n the next place in the
+ * tree region and write it there, once per content (hard links and equal
+ * files reach it again).  Every stored content went through the pipe; one
+ * that did not (a path that forgot sharefs_verity_stored) is computed here
+ * rather than left without a tree.
  */
-static void queue_file(struct verity_queue *q, struct sharefs_node *n)
+static void place_file(struct verity_layout *l, struct sharefs_node *n)
 {
-	struct sharefs_build *b = q->b;
 	struct sharefs_content *c = n->content;
-	struct sharefs_verity_xattr *v;
-	uint64_t tree_size;
+	uint64_t tree_size = sharefs_verity_tree_size(c->size);
+	int err = 0;
 
-	if (c->verity)
+	if (c->tree_placed || l->err)
 		return;
-	tree_size = sharefs_verity_tree_size(c->size);
-	v = sharefs_xcalloc(1, xattr_size(b));
-	memcpy(v->magic, SHAREFS_VERITY_MAGIC, SHAREFS_VERITY_MAGIC_LEN);
-	v->log_blocksize = SHAREFS_VERITY_LOG_BLOCKSIZE;
-	v->hash_algorithm = SHAREFS_VERITY_HASH_SHA256;
-	v->salt_size = (uint8_t)b->opts.verity_salt_size;
-	memcpy(v->salt, b->opts.verity_salt, b->opts.verity_salt_size);
+	if (!c->verity) {
+		err = verity_one(l->b, c, l->buf);
+		if (err) {
+			report(c, err);
+			l->err = err;
+			return;
+		}
+	}
 	if (tree_size) {
 		/* sizes are multiples of 32, the region starts on a block */
-		v->tree_pos = cpu_to_le64(q->region + q->tree_bytes);
-		q->tree_bytes += tree_size;
+		c->verity->tree_pos = cpu_to_le64(l->region + l->tree_bytes);
+		err = sharefs_pwrite_all(l->b->fd, c->tree, tree_size,
+					 l->region + l->tree_bytes);
+		l->tree_bytes += tree_size;
 	}
-	c->verity = v;
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 256;
-		q->jobs = sharefs_xrealloc(q->jobs, q->cap * sizeof(*q->jobs));
+	free(c->tree);
+	c->tree = NULL;
+	c->tree_placed = true;
+	if (err && !l->err) {
+		sharefs_msg("%s: %s", l->b->image, strerror(-err));
+		l->err = err;
 	}
-	q->jobs[q->n++] = (struct verity_job){ c, n->path };
 }
 
 /* Tree order, as content.c stores the data; needs sorted children. */
-static void queue_dir(struct verity_queue *q, struct sharefs_node *dir)
+static void place_dir(struct verity_layout *l, struct sharefs_node *dir)
 {
 	for (size_t i = 0; i < dir->nchild; i++) {
 		struct sharefs_node *n = dir->children[i].node;
@@ -351,9 +515,9 @@ static void queue_dir(struct verity_queue *q, struct sharefs_node *dir)
 		if (!n)
 			continue;
 		if (S_ISDIR(n->mode))
-			queue_dir(q, n);
+			place_dir(l, n);
 		else if (S_ISREG(n->mode) && n->size)
-			queue_file(q, n);
+			place_file(l, n);
 	}
 }
 
@@ -371,76 +535,29 @@ static void set_xattrs(struct sharefs_build *b, struct sharefs_node *dir)
 	}
 }
 
-static void show_progress(struct verity_queue *q, bool last)
-{
-	if (!q->b->opts.progress || (!last && !sharefs_progress_due()))
-		return;
-	fprintf(stderr, "\rverity: %zu/%zu contents%s", q->done, q->n,
-		last ? "\n" : " ");
-}
-
-static void *verity_worker(void *arg)
-{
-	struct verity_queue *q = arg;
-	uint8_t *buf = sharefs_xmalloc(READ_CHUNK);
-
-	pthread_mutex_lock(&q->lock);
-	while (!q->err && q->next < q->n) {
-		struct verity_job *j = &q->jobs[q->next++];
-		int err;
-
-		pthread_mutex_unlock(&q->lock);
-		err = verity_one(q->b, j->c, buf);
-		pthread_mutex_lock(&q->lock);
-		if (err && !q->err) {
-			q->err = err;
-			sharefs_msg("%s: fs-verity digest: %s", j->path ? j->path : "?",
-				    err == -EUCLEAN ?
-				    "libfsverity's output is not what was expected" :
-				    strerror(-err));
-		}
-		q->done++;
-		show_progress(q, false);
-	}
-	pthread_mutex_unlock(&q->lock);
-	free(buf);
-	return NULL;
-}
-
-static void libfsverity_msg(const char *msg)
-{
-	sharefs_msg("libfsverity: %s", msg);
-}
-
 /*
- * Place, compute and write the tree of every content a file of the image
- * holds, then set every file's trusted.sharefs.verity.
+ * Every content is stored: wait for the last trees, place and write every
+ * tree a file of the image needs, then set every file's
+ * trusted.sharefs.verity.
  */
 int sharefs_verity_all(struct sharefs_build *b)
 {
-	struct verity_queue q = { .b = b };
-	int jobs = b->opts.jobs > 0 ? b->opts.jobs : 1, threads = 0;
-	pthread_t *tids;
+	struct verity_layout l = { .b = b };
+	int err = sharefs_verity_stop(b);
 
-	libfsverity_set_error_callback(libfsverity_msg);
-	q.region = b->data_next << b->opts.blkszbits;
-	queue_dir(&q, b->root);
+	if (err)
+		return err;
+	l.buf = sharefs_xmalloc(READ_CHUNK);
+	l.region = b->data_next << b->opts.blkszbits;
+	place_dir(&l, b->root);
+	free(l.buf);
+	if (l.err)
+		return l.err;
 	/* the region: whole blocks, its tail zeros */
-	b->data_next += (q.tree_bytes + b->blksz - 1) >> b->opts.blkszbits;
-	pthread_mutex_init(&q.lock, NULL);
-	tids = sharefs_xcalloc((size_t)jobs, sizeof(*tids));
-	for (int i = 1; i < jobs && (size_t)i < q.n; i++)
-		if (!pthread_create(&tids[threads], NULL, verity_worker, &q))
-			threads++;
-	verity_worker(&q);	/* the calling thread works too */
-	for (int i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
-	free(tids);
-	pthread_mutex_destroy(&q.lock);
-	free(q.jobs);
-	if (q.err)
-		return q.err;
-	show_progress(&q, true);
+	b->data_next += (l.tree_bytes + b->blksz - 1) >> b->opts.blkszbits;
+	if (b->opts.progress)
+		fprintf(stderr, "verity: %llu bytes of trees\n",
+			(unsigned long long)l.tree_bytes);
 	set_xattrs(b, b->root);
 	return 0;
 }
