@@ -244,4 +244,36 @@ TEST_F(ver, bad_member_then_good_one)
 	close(fd);
 }
 
+/*
+ * A cold read reads a file's packed tree in one go: after one 4 KiB read
+ * at the start of lib/big.so (4 MiB: 8 leaf tree blocks), a 4 KiB read
+ * 3 MiB further on (another leaf block) costs the device one read, its
+ * data, not two.  Readahead is off for the file, so the data is one folio.
+ */
+TEST_F(ver, cold_read_reads_the_tree_once)
+{
+	char path[PATH_MAX], buf[4096], dev[300];
+	const char *src;
+	long before, after;
+	int a = mnt(self, "share-v", "verity"), fd;
+
+	ASSERT_LE(0, a);
+	src = sfs_mount_source(self->dir[a]);
+	ASSERT_NE(NULL, src);
+	snprintf(dev, sizeof(dev), "/dev/%s", src);
+	snprintf(path, sizeof(path), "%s/%s", self->dir[a], BIG);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM));
+	sfs_drop_caches("3");
+	ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
+	before = sfs_dev_reads(dev);
+	ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 3 << 20));
+	after = sfs_dev_reads(dev);
+	close(fd);
+	ASSERT_LE(0, before);
+	EXPECT_EQ(1, after - before);
+	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+}
+
 TEST_HARNESS_MAIN
