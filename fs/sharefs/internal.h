@@ -238,6 +238,7 @@ struct sharefs_verity_src {		/* where tree blocks are read from */
 int sharefs_verity_load(struct inode *inode, u8 *digest, u64 *tree_pos,
 			struct sharefs_verity **vp);
 void sharefs_verity_free(struct sharefs_verity *v);
+u64 sharefs_verity_tree_bytes(void);
 int sharefs_verity_check_folio(const struct sharefs_verity_src *src,
 			       struct sharefs_verity *v, struct folio *folio);
 int sharefs_verity_init(void);

@@ -3,7 +3,8 @@
  * sysfs.c - the counters of page-cache sharing, under /sys/fs/sharefs/.
  *
  *   /sys/fs/sharefs/{shared_inodes,members,resident_bytes,saved_bytes}
- *	over all mounts;
+ *	over all mounts, and verity_tree_bytes: the checked fs-verity tree
+ *	blocks that verified shared inodes keep (verity.c);
  *   /sys/fs/sharefs/<device>/{domain,members,resident_bytes,saved_bytes,
  *	size_mismatches}
  *	for one mount (<device> is the superblock's s_id, e.g. loop0).
@@ -40,11 +41,21 @@ SHAREFS_GLOBAL_ATTR(members);
 SHAREFS_GLOBAL_ATTR(resident_bytes);
 SHAREFS_GLOBAL_ATTR(saved_bytes);
 
+static ssize_t verity_tree_bytes_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (unsigned long long)sharefs_verity_tree_bytes());
+}
+static struct kobj_attribute sharefs_global_verity_tree_bytes =
+	__ATTR_RO(verity_tree_bytes);
+
 static struct attribute *sharefs_global_attrs[] = {
 	&sharefs_global_shared_inodes.attr,
 	&sharefs_global_members.attr,
 	&sharefs_global_resident_bytes.attr,
 	&sharefs_global_saved_bytes.attr,
+	&sharefs_global_verity_tree_bytes.attr,
 	NULL,
 };
 

@@ -52,6 +52,18 @@ struct sharefs_verity {
 
 static struct crypto_shash *sharefs_sha256;
 
+/*
+ * Bytes of checked tree blocks kept by all shared inodes, for
+ * /sys/fs/sharefs/verity_tree_bytes (sharefs-stat): what verified sharing
+ * costs in memory beyond the page cache.
+ */
+static atomic_long_t sharefs_verity_cached = ATOMIC_LONG_INIT(0);
+
+u64 sharefs_verity_tree_bytes(void)
+{
+	return atomic_long_read(&sharefs_verity_cached);
+}
+
 /* Hash one block as fs-verity does (salt first, if any). */
 static int sharefs_verity_hash(const struct sharefs_verity *v,
 			       const void *data, unsigned int len, u8 *out)
@@ -165,8 +177,10 @@ void sharefs_verity_free(struct sharefs_verity *v)
 
 	if (!v)
 		return;
-	xa_for_each(&v->blocks, index, block)
+	xa_for_each(&v->blocks, index, block) {
 		kfree(block);
+		atomic_long_sub(SHAREFS_VERITY_BLOCK, &sharefs_verity_cached);
+	}
 	xa_destroy(&v->blocks);
 	kfree(v);
 }
@@ -280,6 +294,7 @@ static const u8 *sharefs_verity_block(const struct sharefs_verity_src *src,
 		kfree(buf);
 		return old;
 	}
+	atomic_long_add(SHAREFS_VERITY_BLOCK, &sharefs_verity_cached);
 	return buf;
 }
 

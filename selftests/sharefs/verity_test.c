@@ -276,4 +276,29 @@ TEST_F(ver, cold_read_reads_the_tree_once)
 	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
 }
 
+/*
+ * The checked tree blocks a verified shared inode keeps are counted in
+ * /sys/fs/sharefs/verity_tree_bytes (sharefs-stat's "verity trees"):
+ * reading lib/big.so (4 MiB: 8 leaf blocks and 1 above) adds 9 blocks,
+ * a second read none, and they go with the shared inode.
+ */
+#define TREE_BYTES "/sys/fs/sharefs/verity_tree_bytes"
+
+TEST_F(ver, tree_memory_is_counted)
+{
+	long base = sfs_read_num(TREE_BYTES), mid;
+	int a = mnt(self, "share-v", "verity");
+
+	ASSERT_LE(0, base);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+	mid = sfs_read_num(TREE_BYTES);
+	EXPECT_EQ(9 * 4096, mid - base);
+	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(mid, sfs_read_num(TREE_BYTES));
+	ASSERT_EQ(0, sfs_umount(self->dir[--self->n]));
+	sfs_drop_caches("3");
+	EXPECT_EQ(base, sfs_read_num(TREE_BYTES));
+}
+
 TEST_HARNESS_MAIN

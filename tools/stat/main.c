@@ -92,8 +92,9 @@ static void mount_point(const char *dev, char *out, size_t len)
 
 static int print_global(const char *root)
 {
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 	long long shared = read_num(root, "shared_inodes");
+	long long trees = read_num(root, "verity_tree_bytes");
 
 	if (shared < 0) {
 		fprintf(stderr, "sharefs-stat: cannot read %s/shared_inodes: %s "
@@ -104,6 +105,9 @@ static int print_global(const char *root)
 	printf("members         %lld\n", read_num(root, "members"));
 	printf("shared cache    %s\n", human(read_num(root, "resident_bytes"), a, sizeof(a)));
 	printf("saved           %s\n", human(read_num(root, "saved_bytes"), b, sizeof(b)));
+	/* modules before verified sharing have no such file: no line */
+	if (trees >= 0)
+		printf("verity trees    %s\n", human(trees, c, sizeof(c)));
 	return 0;
 }
 

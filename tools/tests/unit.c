@@ -1142,7 +1142,8 @@ static void t_stat(const char *stat)
 	snprintf(out, sizeof(out), "%.300s/stat.out", work);
 	ok = sh("mkdir -p %s/loop7 && cd %s && echo 2 > shared_inodes && "
 		"echo 5 > members && echo 8388608 > resident_bytes && "
-		"echo 4194304 > saved_bytes && echo t1 > loop7/domain && "
+		"echo 4194304 > saved_bytes && echo 40960 > verity_tree_bytes && "
+		"echo t1 > loop7/domain && "
 		"echo 3 > loop7/members && echo 4194304 > loop7/resident_bytes && "
 		"echo 2097152 > loop7/saved_bytes", root, root) == 0 &&
 	     sh("%s --sysfs %s > %s", stat, root, out) == 0;
@@ -1154,6 +1155,7 @@ static void t_stat(const char *stat)
 	}
 	ok = ok && strstr(buf, "shared inodes   2") &&
 	     strstr(buf, "saved           4.0 MiB") &&
+	     strstr(buf, "verity trees    40.0 KiB") &&
 	     strstr(buf, "loop7") && strstr(buf, "2.0 MiB") && strstr(buf, "t1");
 	/* a missing module is an error with a message, not a crash */
 	ok = ok && sh("%s --sysfs %s/nonexistent 2>/dev/null", stat, root) == 1 &&
