@@ -227,6 +227,35 @@ static bool sharefs_share_pick(struct sharefs_shared *sh,
 	return false;
 }
 
+/*
+ * Pick the reader's own member, @si, as the source: when it is still on
+ * @sh's list, alive and not being evicted.  Same rule as above.
+ */
+static bool sharefs_share_pick_own(struct sharefs_shared *sh,
+				   struct sharefs_inode *si,
+				   struct sharefs_rsrc *src)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(si->vfs_inode.i_sb);
+	bool ok = false;
+
+	spin_lock(&sh->lock);
+	if (si->share == sh && si->share_linked &&
+	    !test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags) &&
+	    percpu_ref_tryget_live(&sbi->pin)) {
+		ok = igrab(&si->vfs_inode);
+		if (!ok)
+			percpu_ref_put(&sbi->pin);
+	}
+	if (ok) {
+		src->inode = &si->vfs_inode;
+		src->pin = sbi;
+		src->verity = sh->verity;
+		src->tree_pos = si->verity_tree_pos;
+	}
+	spin_unlock(&sh->lock);
+	return ok;
+}
+
 static void sharefs_share_unpick(struct sharefs_rsrc *src)
 {
 	iput(src->inode);
@@ -281,10 +310,25 @@ static void sharefs_share_fail(const struct sharefs_rsrc *src, int err)
 			     si->nid, err);
 }
 
+/* One try of a shared read_folio: through @src, then let @src go. */
+static int sharefs_shared_try(struct sharefs_rsrc *src, struct folio *folio)
+{
+	int err = sharefs_read_folio_sync(src, folio);
+
+	if (err)
+		sharefs_share_fail(src, err);
+	sharefs_share_unpick(src);
+	return err;
+}
+
 /*
  * Read @folio through one member after the other until one gives it:
  * every reader of a shared folio that readahead did not fill ends here.
- * EIO when no member is left.
+ * At most SHAREFS_READ_TRIES members from the head of the list, so that a
+ * read does not wait on every failing device of a host; then the reader's
+ * own member (@file's inode), so that images ahead of it on the list,
+ * lying or failing, however many, cannot make its read fail.  EIO when no
+ * member gave the folio.
  */
 static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 {
@@ -295,13 +339,14 @@ static int sharefs_shared_read_folio(struct file *file, struct folio *folio)
 	for (tries = 0; tries < SHAREFS_READ_TRIES; tries++) {
 		if (!sharefs_share_pick(sh, &src))
 			break;
-		err = sharefs_read_folio_sync(&src, folio);
-		if (err)
-			sharefs_share_fail(&src, err);
-		sharefs_share_unpick(&src);
+		err = sharefs_shared_try(&src, folio);
 		if (!err || sharefs_error_is_transient(err))
 			break;
 	}
+	if (err && !sharefs_error_is_transient(err) && file &&
+	    file_inode(file)->i_sb->s_magic == SHAREFS_MAGIC &&
+	    sharefs_share_pick_own(sh, SHAREFS_I(file_inode(file)), &src))
+		err = sharefs_shared_try(&src, folio);
 	folio_unlock(folio);
 	/* no member gave bytes that match the content's hashes */
 	return err == -EBADMSG ? -EIO : err;

@@ -301,4 +301,40 @@ TEST_F(ver, tree_memory_is_counted)
 	EXPECT_EQ(base, sfs_read_num(TREE_BYTES));
 }
 
+/*
+ * More lying images than a read tries members (16), all joined before the
+ * victim: its read still gets right bytes, its own image last.  Each try
+ * takes a liar off, so the bound on tries keeps a read from waiting on
+ * many failing devices; it must not let liars make an honest reader fail.
+ */
+#define LIARS 18
+
+TEST_F(ver, many_liars_first)
+{
+	char dirs[LIARS][256], path[PATH_MAX], opts[64];
+	int fds[LIARS], n = 0, victim;
+
+	for (; n < LIARS; n++) {
+		snprintf(opts, sizeof(opts), "domain=evil%d,verity", n);
+		if (sfs_mount_image("share-vlie", "sharefs", opts, dirs[n],
+				    sizeof(dirs[n])))
+			break;
+		snprintf(path, sizeof(path), "%s/%s", dirs[n], BIG);
+		fds[n] = open(path, O_RDONLY);	/* joins: ahead of the victim */
+		if (fds[n] < 0) {
+			sfs_umount(dirs[n]);
+			break;
+		}
+	}
+	EXPECT_EQ(LIARS, n);
+	victim = mnt(self, "share-v", "domain=good,verity");
+	EXPECT_LE(0, victim);
+	if (victim >= 0)
+		EXPECT_EQ(0, same_as_oracle(self->dir[victim], self->oracle, BIG));
+	while (n-- > 0) {
+		close(fds[n]);
+		EXPECT_EQ(0, sfs_umount(dirs[n]));
+	}
+}
+
 TEST_HARNESS_MAIN
