@@ -196,64 +196,63 @@ static struct file_system_type sharefs_pseudo_fs_type = {
 #define SHAREFS_READ_TRIES	16
 
 /*
+ * Make member @si of @sh the source @src of a read call, if its superblock
+ * is alive and its inode is not being evicted.  Under sh->lock.  See the
+ * pinning rule above.
+ */
+static bool sharefs_share_take(struct sharefs_shared *sh,
+			       struct sharefs_inode *si,
+			       struct sharefs_rsrc *src)
+{
+	struct sharefs_sb_info *sbi = SHAREFS_SB(si->vfs_inode.i_sb);
+
+	lockdep_assert_held(&sh->lock);
+	if (test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags) ||
+	    !percpu_ref_tryget_live(&sbi->pin))
+		return false;
+	if (!igrab(&si->vfs_inode)) {
+		percpu_ref_put(&sbi->pin);
+		return false;
+	}
+	src->inode = &si->vfs_inode;
+	src->pin = sbi;
+	src->verity = sh->verity;
+	src->tree_pos = si->verity_tree_pos;
+	return true;
+}
+
+/*
  * Pick the source of a read call on @sh: the first member on the list
- * whose superblock is alive and whose inode is not being evicted.  False
- * when there is none.  See the pinning rule above.
+ * that can be taken.  False when there is none.
  */
 static bool sharefs_share_pick(struct sharefs_shared *sh,
 			       struct sharefs_rsrc *src)
 {
 	struct sharefs_inode *si;
-	struct sharefs_sb_info *sbi;
+	bool found = false;
 
 	spin_lock(&sh->lock);
 	list_for_each_entry(si, &sh->members, share_link) {
-		sbi = SHAREFS_SB(si->vfs_inode.i_sb);
-		if (test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags) ||
-		    !percpu_ref_tryget_live(&sbi->pin))
-			continue;
-		if (!igrab(&si->vfs_inode)) {
-			percpu_ref_put(&sbi->pin);
-			continue;
-		}
-		src->inode = &si->vfs_inode;
-		src->pin = sbi;
-		src->verity = sh->verity;
-		src->tree_pos = si->verity_tree_pos;
-		spin_unlock(&sh->lock);
-		return true;
+		found = sharefs_share_take(sh, si, src);
+		if (found)
+			break;
 	}
 	spin_unlock(&sh->lock);
-	return false;
+	return found;
 }
 
-/*
- * Pick the reader's own member, @si, as the source: when it is still on
- * @sh's list, alive and not being evicted.  Same rule as above.
- */
+/* Pick the reader's own member, @si, when it is still on @sh's list. */
 static bool sharefs_share_pick_own(struct sharefs_shared *sh,
 				   struct sharefs_inode *si,
 				   struct sharefs_rsrc *src)
 {
-	struct sharefs_sb_info *sbi = SHAREFS_SB(si->vfs_inode.i_sb);
-	bool ok = false;
+	bool found;
 
 	spin_lock(&sh->lock);
-	if (si->share == sh && si->share_linked &&
-	    !test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags) &&
-	    percpu_ref_tryget_live(&sbi->pin)) {
-		ok = igrab(&si->vfs_inode);
-		if (!ok)
-			percpu_ref_put(&sbi->pin);
-	}
-	if (ok) {
-		src->inode = &si->vfs_inode;
-		src->pin = sbi;
-		src->verity = sh->verity;
-		src->tree_pos = si->verity_tree_pos;
-	}
+	found = si->share == sh && si->share_linked &&
+		sharefs_share_take(sh, si, src);
 	spin_unlock(&sh->lock);
-	return ok;
+	return found;
 }
 
 static void sharefs_share_unpick(struct sharefs_rsrc *src)
