@@ -38,6 +38,24 @@
 #endif
 #include <linux/huge_mm.h>	/* thp_get_unmapped_area() */
 
+/* get_unaligned_le32(): <asm/unaligned.h> until 6.12 moved it to linux/ */
+#if __has_include(<linux/unaligned.h>)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+/*
+ * MicroLZMA: lib/xz carries it only with CONFIG_XZ_DEC_MICROLZMA, which
+ * Debian's 6.1 does not set (its erofs reads no LZMA); the declarations
+ * are in <linux/xz.h> either way, the symbols are not.
+ */
+#if IS_ENABLED(CONFIG_XZ_DEC_MICROLZMA)
+#define SHAREFS_HAVE_MICROLZMA	1
+#else
+#define SHAREFS_HAVE_MICROLZMA	0
+#endif
+
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
 #endif
