@@ -150,6 +150,42 @@ diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-verity full --verity
 diffimg s-verity $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
 
+# --- compressed images (zmap.c, decompress.c, zread.c) -----------------------
+# The 'zfull' tree ('full' plus compressible files of awkward sizes, text
+# with incompressible runs, zeros, near-duplicates) through unstable's
+# mkfs.erofs with each algorithm and layout option.  needs=: the stock
+# erofs releases that read them (big pclusters 5.13, ztailpacking 5.17,
+# fragments and dedupe 6.1, sub-page blocks 6.4, DEFLATE 6.6, zstd 6.10,
+# MicroLZMA built into Debian's kernels from 6.12).  ksym=: the kernel
+# symbol sharefs needs for the algorithm; where it is missing (MicroLZMA on
+# 6.1) the test expects EOPNOTSUPP reads instead of a comparison.
+# -Elegacy-compress writes full indexes, the default compact ones.
+zimg() {	# NAME [mkfs.erofs options] -- [diffimg flags]
+	local name=$1 opts=() flags=(); shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	flags=("$@")
+	erofs19 "$name" zfull "${opts[@]}"
+	diffimg "$name" $erofs_fields "${flags[@]}"
+}
+zimg z-lz4 -zlz4
+zimg z-lz4hc -zlz4hc,level=12 -C65536 -- needs=5.13
+zimg z-legacy -zlz4 -Elegacy-compress
+zimg z-legacybig -zlz4hc -C32768 -Elegacy-compress,ztailpacking,dedupe -- needs=6.1
+zimg z-ztail -zlz4hc -C16384 -Eztailpacking -- needs=5.17
+zimg z-frag -zlz4 -C32768 -Efragments -- needs=6.1
+zimg z-allfrag -zlz4hc -Eall-fragments -- needs=6.1
+zimg z-dedupe -zlz4hc -C65536 -Ededupe,fragments -- needs=6.1
+zimg z-b1k -b 1024 -zlz4hc -C8192 -Eztailpacking -- needs=6.4
+zimg z-b512 -b 512 -zlz4 -Elegacy-compress,fragments -- needs=6.4
+zimg z-deflate -zdeflate -C32768 -Eztailpacking -- needs=6.6
+zimg z-zstd -zzstd -C131072 -Ededupe,fragments -- needs=6.10
+zimg z-zstdlegacy -zzstd,level=19 -Elegacy-compress,ztailpacking -- needs=6.10
+zimg z-lzma -zlzma -C65536 -Eztailpacking,fragments -- needs=6.12 ksym=xz_dec_microlzma_alloc
+# Two algorithms: both records in COMPR_CFGS.  mkfs.erofs 1.9.x segfaults
+# with any --compress-hints file here, so the files use the first one only.
+zimg z-multi -zlz4hc:lzma -C65536 -Eztailpacking -- needs=6.12
+
 # --- I/O path test images ------------------------------------------------------
 # The same 'io' tree three times: Debian 12's mkfs.erofs default (flat files,
 # inline tails), unstable's with 4 KiB chunks (the sparse file has holes)
