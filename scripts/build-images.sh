@@ -240,6 +240,23 @@ derive c-acl e15-default;	img c-acl acl tag 0
 derive c-truncdata basic; img c-truncdata set blocks 2
 truncate -s 8192 "$out/c-truncdata.img"
 
+# compressed files (z-legacy: LZ4, full indexes; z-legacybig: LZ4HC, big
+# pclusters; z-ztail: compact indexes, ztailpacking), /z/large (3 MiB of
+# text, HEADs at lclusters 0, 2, 4...): a HEAD's pcluster past the device,
+# NONHEADs that run the first extent past its pcluster's output, a HEAD's
+# clusterofs past its lcluster, 0xff over a pcluster (LZ4 garbage), an
+# algorithm the superblock does not declare, a CBLKCNT of 2047 blocks, an
+# inline pcluster larger than its block
+derive c-zhead z-legacy;	img c-zhead zindex /z/large 0 blkaddr 0x7ffffff0
+derive c-zdelta z-legacy;	img c-zdelta zindex /z/large 2 advise 2
+img c-zdelta zindex /z/large 2 delta0 0x7ff
+derive c-zclusterofs z-legacy;	img c-zclusterofs zindex /z/large 2 clusterofs 0xffff
+derive c-zgarbage z-legacy;	img c-zgarbage zgarbage /z/large 0
+derive c-zalg z-legacy;		img c-zalg zheader /z/large algs 0x33
+derive c-zcblk z-legacybig;	img c-zcblk zindex /z/large 1 advise 2
+img c-zcblk zindex /z/large 1 delta0 0xfff
+derive c-zidata z-ztail;	img c-zidata zheader /z/large idata 0xfff0
+
 # --- page-cache sharing, for share_test.c -----------------------------------
 # the same content at other paths (b), in another layout (a1k), from the
 # upstream tool with the ishare pointer (e19), and two liars: Debian 12's
@@ -278,6 +295,12 @@ img share-cy interleave lib/chunky.so lib/pad.so 16 0
 derive c-fpxattr share-a
 img c-fpxattr inode /lib/big.so xattr_shared 0xff
 img c-fpxattr inode /lib/mid.so xattr_shared 0xff
+
+# compressed members (share_test.c): the 'sharez' tree (compressible text)
+# uncompressed, LZ4HC with 64 KiB pclusters, zstd with ztailpacking
+erofs19 sharez-plain sharez --xattr-inode-digest=trusted.fingerprint
+erofs19 sharez-lz4 sharez -zlz4hc -C65536 --xattr-inode-digest=trusted.fingerprint
+erofs19 sharez-zstd sharez -zzstd -Eztailpacking --xattr-inode-digest=trusted.fingerprint
 
 # --- the concurrency fuzzer (cfuzz_test.c) ----------------------------------
 # The share content in every layout the readers have: cfuzz.list names each

@@ -142,6 +142,15 @@ def zfull(d, rng):
     os.utime(f'{d}/z/sparse', ns=(1700000000 * 10**9,) * 2)
 
 
+def sharez(d, rng):
+    """compressible content for sharing between compressed and plain
+    images: lib/big.so (4 MiB of text), and a small file"""
+    r = random.Random('sharez-content')
+    os.makedirs(f'{d}/lib', exist_ok=True)
+    write(f'{d}/lib/big.so', text(r, 4 << 20), mode=0o755)
+    write(f'{d}/lib/odd.so', text(r, 300001))
+
+
 def compact(d, rng):
     full(d, rng)
     os.chown(f'{d}/owned', 60000, 60001)
@@ -257,7 +266,7 @@ def sharespoof(d, rng):
     setx(f'{d}/lib/big.so', 'trusted.fingerprint', big_fingerprint())
 
 
-PROFILES = {'basic': basic, 'full': full, 'zfull': zfull, 'compact': compact, 'io': io,
+PROFILES = {'basic': basic, 'full': full, 'zfull': zfull, 'sharez': sharez, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
             'sharespoof': sharespoof, 'sharepad': sharepad,
             'sharechunk': sharechunk, 'sharefp': sharefp}

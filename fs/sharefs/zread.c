@@ -93,9 +93,14 @@ static int sharefs_z_read_raw(struct super_block *sb, u64 pa, u32 len, u8 *buf)
 	return err;
 }
 
-/* Fragment: the extent's bytes lie in the packed inode at @map->pa. */
+/*
+ * Fragment: file bytes [@pos, +@len) of the extent lie in the packed
+ * inode at @map->pa + (@pos - extent start).  A copy, not a decode: read
+ * only what the call needs, however large the fragment.
+ */
 static int sharefs_z_read_fragment(struct sharefs_zcall *c,
-				   const struct sharefs_zmap *map, u64 need)
+				   const struct sharefs_zmap *map, u64 pos,
+				   u64 len)
 {
 	struct super_block *sb = c->inode->i_sb;
 	struct inode *packed;
@@ -111,7 +116,8 @@ static int sharefs_z_read_fragment(struct sharefs_zcall *c,
 		err = -EFSCORRUPTED;
 	} else {
 		/* bounds: inside the packed inode's i_size (sharefs_copy_data) */
-		err = sharefs_copy_data(packed, map->pa, c->out, need);
+		err = sharefs_copy_data(packed, map->pa + (pos - map->la),
+					c->out, len);
 	}
 	iput(packed);
 	return err;
@@ -186,6 +192,19 @@ static int sharefs_z_decode(struct sharefs_zcall *c, u64 pos)
 	err = sharefs_z_map(c->inode, pos, limit, &map);
 	if (err)
 		return err;
+	if (map.flags & SHAREFS_ZMAP_FRAGMENT) {
+		/* from @pos on: a fragment may be as large as the file */
+		need = min(map.la + map.llen, limit) - pos;
+		need = min_t(u64, need, SHAREFS_Z_PCLUSTER_MAX_DSIZE);
+		err = sharefs_z_reserve(&c->out, &c->outcap, need);
+		if (!err)
+			err = sharefs_z_read_fragment(c, &map, pos, need);
+		if (err)
+			return err;
+		c->la = pos;
+		c->len = need;
+		return 0;
+	}
 	need = min(map.llen, limit - map.la);
 	/* an extent decodes to at most 12 MiB: the buffer stays bounded */
 	if (need > SHAREFS_Z_PCLUSTER_MAX_DSIZE) {
@@ -196,10 +215,7 @@ static int sharefs_z_decode(struct sharefs_zcall *c, u64 pos)
 	err = sharefs_z_reserve(&c->out, &c->outcap, need);
 	if (err)
 		return err;
-	if (map.flags & SHAREFS_ZMAP_FRAGMENT)
-		err = sharefs_z_read_fragment(c, &map, need);
-	else
-		err = sharefs_z_decode_pcluster(c, &map, need);
+	err = sharefs_z_decode_pcluster(c, &map, need);
 	if (err)
 		return err;
 	c->la = map.la;
@@ -270,6 +286,30 @@ static int sharefs_z_folio_done(const struct sharefs_rsrc *src,
 }
 
 /*
+ * Grow the readahead window to whole extents, as far as the page cache
+ * lets it (pages already cached stop it): each extent is then decoded once,
+ * rather than once per window it straddles.  Fragments are copies, read
+ * as they are asked for.  Best effort: a failed map leaves the window.
+ */
+static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
+{
+	u64 start = readahead_pos(rac), end = start + readahead_length(rac);
+	u64 isize = i_size_read(inode), nstart = start, nend = end;
+	struct sharefs_zmap m;
+
+	if (start >= isize)
+		return;
+	if (!sharefs_z_map(inode, start, start + 1, &m) &&
+	    !(m.flags & SHAREFS_ZMAP_FRAGMENT))
+		nstart = round_down(m.la, PAGE_SIZE);
+	if (end < isize && !sharefs_z_map(inode, end - 1, U64_MAX, &m) &&
+	    !(m.flags & SHAREFS_ZMAP_FRAGMENT))
+		nend = round_up(min(m.la + m.llen, isize), PAGE_SIZE);
+	if (nstart < start || nend > end)
+		readahead_expand(rac, nstart, nend - nstart);
+}
+
+/*
  * Readahead: synchronous under the hood; a folio that fails is unlocked
  * !uptodate and read_folio tries it again (through another member too).
  */
@@ -279,10 +319,11 @@ void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
 	struct sharefs_zcall c = {
 		.src = src,
 		.inode = src->inode,
-		.limit = readahead_pos(rac) + readahead_length(rac),
 	};
 	struct folio *folio;
 
+	sharefs_z_expand(src->inode, rac);
+	c.limit = readahead_pos(rac) + readahead_length(rac);
 	while ((folio = readahead_folio(rac))) {
 		if (!sharefs_z_fill_folio(&c, folio))
 			sharefs_z_folio_done(src, folio);
