@@ -94,6 +94,24 @@ static int sharefs_z_read_raw(struct super_block *sb, u64 pa, u32 len, u8 *buf)
 }
 
 /*
+ * The packed inode is read through its own page cache, a page at a time
+ * (read_mapping_folio): read ahead first, so that its extents are decoded
+ * once for the range rather than once per page.
+ */
+static void sharefs_z_packed_ra(struct inode *packed, u64 off, u64 len)
+{
+	struct address_space *mapping = packed->i_mapping;
+	pgoff_t first = off >> PAGE_SHIFT;
+	struct file_ra_state ra;
+
+	if (!len || off >= i_size_read(packed))
+		return;
+	file_ra_state_init(&ra, mapping);
+	page_cache_sync_readahead(mapping, &ra, NULL, first,
+				  ((off + len - 1) >> PAGE_SHIFT) - first + 1);
+}
+
+/*
  * Fragment: file bytes [@pos, +@len) of the extent lie in the packed
  * inode at @map->pa + (@pos - extent start).  A copy, not a decode: read
  * only what the call needs, however large the fragment.
@@ -115,6 +133,7 @@ static int sharefs_z_read_fragment(struct sharefs_zcall *c,
 			    SHAREFS_SB(sb)->packed_nid);
 		err = -EFSCORRUPTED;
 	} else {
+		sharefs_z_packed_ra(packed, map->pa + (pos - map->la), len);
 		/* bounds: inside the packed inode's i_size (sharefs_copy_data) */
 		err = sharefs_copy_data(packed, map->pa + (pos - map->la),
 					c->out, len);
@@ -286,27 +305,36 @@ static int sharefs_z_folio_done(const struct sharefs_rsrc *src,
 }
 
 /*
- * Grow the readahead window to whole extents, as far as the page cache
- * lets it (pages already cached stop it): each extent is then decoded once,
- * rather than once per window it straddles.  Fragments are copies, read
- * as they are asked for.  Best effort: a failed map leaves the window.
+ * Grow the readahead window forward to the end of its last extent (as
+ * erofs's "readmore" does): the next window then starts on an extent
+ * boundary and each extent is decoded once, rather than once per window
+ * it straddles.  Not backward: readahead_expand() gives up entirely at a
+ * cached page, and the page before a sequential window always is.
+ * Fragments are copies, read as they are asked for.  Best effort: a failed
+ * map leaves the window as it is.
  */
 static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
 {
 	u64 start = readahead_pos(rac), end = start + readahead_length(rac);
-	u64 isize = i_size_read(inode), nstart = start, nend = end;
+	u64 isize = i_size_read(inode), nend = end;
 	struct sharefs_zmap m;
+	int i;
 
-	if (start >= isize)
-		return;
-	if (!sharefs_z_map(inode, start, start + 1, &m) &&
-	    !(m.flags & SHAREFS_ZMAP_FRAGMENT))
-		nstart = round_down(m.la, PAGE_SIZE);
-	if (end < isize && !sharefs_z_map(inode, end - 1, U64_MAX, &m) &&
-	    !(m.flags & SHAREFS_ZMAP_FRAGMENT))
+	/*
+	 * An extent that ends inside the last page: the next one starts
+	 * there and is read whole too (a few times at most).
+	 */
+	for (i = 0; i < 4 && nend < isize; i++) {
+		if (sharefs_z_map(inode, nend - 1, U64_MAX, &m) ||
+		    (m.flags & SHAREFS_ZMAP_FRAGMENT) ||
+		    m.la + m.llen <= nend - 1)
+			break;
 		nend = round_up(min(m.la + m.llen, isize), PAGE_SIZE);
-	if (nstart < start || nend > end)
-		readahead_expand(rac, nstart, nend - nstart);
+		if (m.la + m.llen == nend || nend >= isize)
+			break;
+	}
+	if (nend > end)
+		readahead_expand(rac, start, nend - start);
 }
 
 /*
