@@ -46,6 +46,19 @@
 #endif
 
 /*
+ * st_blocks of a compressed file that records 0 blocks (all of it in the
+ * packed inode): erofs up to 6.12 counts i_size rounded up to blocks, as
+ * for any file; Debian unstable's 7.2 counts 0.  The release in between
+ * that changed it was not pinned down (the kernels we test are 6.12 and
+ * 7.2); 6.13 is the first it can be.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define SHAREFS_Z_ZERO_BLOCKS_AS_ZERO	1
+#else
+#define SHAREFS_Z_ZERO_BLOCKS_AS_ZERO	0
+#endif
+
+/*
  * MicroLZMA: lib/xz carries it only with CONFIG_XZ_DEC_MICROLZMA, which
  * Debian's 6.1 does not set (its erofs reads no LZMA); the declarations
  * are in <linux/xz.h> either way, the symbols are not.

@@ -203,11 +203,11 @@ static int sharefs_set_data(struct inode *inode,
 	}
 	/*
 	 * Compressed: the blocks the file takes on disk (i_nb is nlink or
-	 * startblk_hi here, not block bits, without 48BIT); 0 means "not
-	 * recorded", counted as for any file, as stock erofs does.
+	 * startblk_hi here, not block bits, without 48BIT); 0 is counted as
+	 * the kernel's own erofs counts it (compat.h).
 	 */
 	if (sharefs_layout_is_compressed(si->datalayout) &&
-	    le32_to_cpu(die->i_u.blocks_lo)) {
+	    (le32_to_cpu(die->i_u.blocks_lo) || SHAREFS_Z_ZERO_BLOCKS_AS_ZERO)) {
 		u64 nblks = le32_to_cpu(die->i_u.blocks_lo);
 
 		inode->i_blocks = nblks << (sb->s_blocksize_bits - 9);
