@@ -443,5 +443,11 @@ python3 "$top/scripts/fuzz/mutate.py" list --seed 1 --count 150 --bases "$out" \
 	--base basic --base basic --base share-a --base share-e19 \
 	--base share-a1k --base s-ishare --base e19-b1024 --out "$out/fuzz.list"
 
+# Mutants of compressed images (map headers, full indexes, compact packs,
+# pcluster bytes): fuzz_test -l /images/zfuzz.list
+python3 "$top/scripts/fuzz/mutate.py" list --seed 1 --count 300 --bases "$out" \
+	--base sharez-lz4 --base sharez-zstd --base z-legacy --base z-legacybig \
+	--out "$out/zfuzz.list"
+
 echo "$stamp" > "$out/.stamp"
 log "images: $(ls "$out"/*.img | wc -l) in build/images"
