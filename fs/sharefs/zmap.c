@@ -281,6 +281,7 @@ static int sharefs_z_lookback(struct sharefs_zrec *r, unsigned int dist)
 		if (r->type != SHAREFS_Z_LCLUSTER_NONHEAD)
 			return 0;
 		dist = r->delta0;
+		cond_resched();	/* bounded by the index, which may be long */
 	}
 }
 
@@ -328,7 +329,14 @@ static int sharefs_z_extent_end(struct sharefs_zrec *r, u64 headlcn,
 			map->full = true;
 			break;
 		}
-		if (end >= limit) {
+		/*
+		 * Past what the caller needs, or past the 12 MiB an extent
+		 * may decode to: stop, so that a damaged index (or a huge
+		 * i_size) never makes a long walk; a caller that needs more
+		 * fails on the 12 MiB bound (zread.c).
+		 */
+		if (end >= limit ||
+		    end - map->la > SHAREFS_Z_PCLUSTER_MAX_DSIZE) {
 			map->full = false;
 			break;
 		}
