@@ -150,6 +150,42 @@ diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-verity full --verity
 diffimg s-verity $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
 
+# --- compressed images (zmap.c, decompress.c, zread.c) -----------------------
+# The 'zfull' tree ('full' plus compressible files of awkward sizes, text
+# with incompressible runs, zeros, near-duplicates) through unstable's
+# mkfs.erofs with each algorithm and layout option.  needs=: the stock
+# erofs releases that read them (big pclusters 5.13, ztailpacking 5.17,
+# fragments and dedupe 6.1, sub-page blocks 6.4, DEFLATE 6.6, zstd 6.10,
+# MicroLZMA built into Debian's kernels from 6.12).  ksym=: the kernel
+# symbol sharefs needs for the algorithm; where it is missing (MicroLZMA on
+# 6.1) the test expects EOPNOTSUPP reads instead of a comparison.
+# -Elegacy-compress writes full indexes, the default compact ones.
+zimg() {	# NAME [mkfs.erofs options] -- [diffimg flags]
+	local name=$1 opts=() flags=(); shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	flags=("$@")
+	erofs19 "$name" zfull "${opts[@]}"
+	diffimg "$name" $erofs_fields "${flags[@]}"
+}
+zimg z-lz4 -zlz4
+zimg z-lz4hc -zlz4hc,level=12 -C65536 -- needs=5.13
+zimg z-legacy -zlz4 -Elegacy-compress
+zimg z-legacybig -zlz4hc -C32768 -Elegacy-compress,ztailpacking,dedupe -- needs=6.1
+zimg z-ztail -zlz4hc -C16384 -Eztailpacking -- needs=5.17
+zimg z-frag -zlz4 -C32768 -Efragments -- needs=6.1
+zimg z-allfrag -zlz4hc -Eall-fragments -- needs=6.1
+zimg z-dedupe -zlz4hc -C65536 -Ededupe,fragments -- needs=6.1
+zimg z-b1k -b 1024 -zlz4hc -C8192 -Eztailpacking -- needs=6.4
+zimg z-b512 -b 512 -zlz4 -Elegacy-compress,fragments -- needs=6.4
+zimg z-deflate -zdeflate -C32768 -Eztailpacking -- needs=6.6
+zimg z-zstd -zzstd -C131072 -Ededupe,fragments -- needs=6.10
+zimg z-zstdlegacy -zzstd,level=19 -Elegacy-compress,ztailpacking -- needs=6.10
+zimg z-lzma -zlzma -C65536 -Eztailpacking,fragments -- needs=6.12 ksym=xz_dec_microlzma_alloc
+# Two algorithms: both records in COMPR_CFGS.  mkfs.erofs 1.9.x segfaults
+# with any --compress-hints file here, so the files use the first one only.
+zimg z-multi -zlz4hc:lzma -C65536 -Eztailpacking -- needs=6.12
+
 # --- I/O path test images ------------------------------------------------------
 # The same 'io' tree three times: Debian 12's mkfs.erofs default (flat files,
 # inline tails), unstable's with 4 KiB chunks (the sparse file has holes)
@@ -204,6 +240,23 @@ derive c-acl e15-default;	img c-acl acl tag 0
 derive c-truncdata basic; img c-truncdata set blocks 2
 truncate -s 8192 "$out/c-truncdata.img"
 
+# compressed files (z-legacy: LZ4, full indexes; z-legacybig: LZ4HC, big
+# pclusters; z-ztail: compact indexes, ztailpacking), /z/large (3 MiB of
+# text, HEADs at lclusters 0, 2, 4...): a HEAD's pcluster past the device,
+# NONHEADs that run the first extent past its pcluster's output, a HEAD's
+# clusterofs past its lcluster, 0xff over a pcluster (LZ4 garbage), an
+# algorithm the superblock does not declare, a CBLKCNT of 2047 blocks, an
+# inline pcluster larger than its block
+derive c-zhead z-legacy;	img c-zhead zindex /z/large 0 blkaddr 0x7ffffff0
+derive c-zdelta z-legacy;	img c-zdelta zindex /z/large 2 advise 2
+img c-zdelta zindex /z/large 2 delta0 0x7ff
+derive c-zclusterofs z-legacy;	img c-zclusterofs zindex /z/large 2 clusterofs 0xffff
+derive c-zgarbage z-legacy;	img c-zgarbage zgarbage /z/large 0
+derive c-zalg z-legacy;		img c-zalg zheader /z/large algs 0x33
+derive c-zcblk z-legacybig;	img c-zcblk zindex /z/large 1 advise 2
+img c-zcblk zindex /z/large 1 delta0 0xfff
+derive c-zidata z-ztail;	img c-zidata zheader /z/large idata 0xfff0
+
 # --- page-cache sharing, for share_test.c -----------------------------------
 # the same content at other paths (b), in another layout (a1k), from the
 # upstream tool with the ishare pointer (e19), and two liars: Debian 12's
@@ -242,6 +295,12 @@ img share-cy interleave lib/chunky.so lib/pad.so 16 0
 derive c-fpxattr share-a
 img c-fpxattr inode /lib/big.so xattr_shared 0xff
 img c-fpxattr inode /lib/mid.so xattr_shared 0xff
+
+# compressed members (share_test.c): the 'sharez' tree (compressible text)
+# uncompressed, LZ4HC with 64 KiB pclusters, zstd with ztailpacking
+erofs19 sharez-plain sharez --xattr-inode-digest=trusted.fingerprint
+erofs19 sharez-lz4 sharez -zlz4hc -C65536 --xattr-inode-digest=trusted.fingerprint
+erofs19 sharez-zstd sharez -zzstd -Eztailpacking --xattr-inode-digest=trusted.fingerprint
 
 # --- the concurrency fuzzer (cfuzz_test.c) ----------------------------------
 # The share content in every layout the readers have: cfuzz.list names each
@@ -383,6 +442,12 @@ echo "aufs-flat fp=trusted.fingerprint same=aufs-l3-e19:aufs-l2-e19:aufs-l1-e19"
 python3 "$top/scripts/fuzz/mutate.py" list --seed 1 --count 150 --bases "$out" \
 	--base basic --base basic --base share-a --base share-e19 \
 	--base share-a1k --base s-ishare --base e19-b1024 --out "$out/fuzz.list"
+
+# Mutants of compressed images (map headers, full indexes, compact packs,
+# pcluster bytes): fuzz_test -l /images/zfuzz.list
+python3 "$top/scripts/fuzz/mutate.py" list --seed 1 --count 300 --bases "$out" \
+	--base sharez-lz4 --base sharez-zstd --base z-legacy --base z-legacybig \
+	--out "$out/zfuzz.list"
 
 echo "$stamp" > "$out/.stamp"
 log "images: $(ls "$out"/*.img | wc -l) in build/images"

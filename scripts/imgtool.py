@@ -11,13 +11,18 @@ usage: imgtool.py IMAGE show
        imgtool.py IMAGE dirent DIR NAME DFIELD VALUE
        imgtool.py IMAGE chunk PATH INDEX BLKADDR
        imgtool.py IMAGE verity [OUTDIR]  (trusted.sharefs.verity of every file)
+       imgtool.py IMAGE zheader PATH ZFIELD VALUE   (compressed map header)
+       imgtool.py IMAGE zindex PATH LCN LFIELD VALUE (full lcluster index)
+       imgtool.py IMAGE zgarbage PATH LCN  (0xff over the HEAD's pcluster block)
 
 The inode-aware commands find PATH by walking the directories from the root
 (uncompressed images: flat and chunk-based layouts).  IFIELDs: format,
 xattr_icount, mode, size, u (startblk / chunk format), nlink.  DFIELDs:
 nid, nameoff, type.  VALUE may be "nid:PATH", the nid of another path.
 "chunk" sets entry INDEX of a chunk-based file's chunk map.  These
-commands recompute the superblock checksum: it covers the rest of block 0,
+commands recompute the superblock checksum (zheader/zindex/zgarbage: of
+compressed files; ZFIELDs: advise, idata, algs, clusterbits; LFIELDs of a
+full index entry: advise, clusterofs, blkaddr, delta0, delta1): it covers the rest of block 0,
 where small images keep their first inodes.
 
 Fields are the superblock's (sharefs_fs.h): magic, feature_compat,
@@ -187,6 +192,8 @@ def mutate(img, cmd, args):
         off = {'nid': (0, '<Q'), 'nameoff': (8, '<H'),
                'type': (10, '<B')}[args[2]]
         struct.pack_into(off[1], img, ents[0][0] + off[0], im.value(args[3]))
+    elif cmd in ('zheader', 'zindex', 'zgarbage'):
+        zmutate(im, img, cmd, args)
     elif cmd == 'chunk':
         ino = im.inode(im.lookup(args[0]))
         if ino['layout'] != 4:
@@ -400,6 +407,34 @@ def verity(im, outdir):
     for b in bad[:10]:
         print('imgtool: verity:', b, file=sys.stderr)
     return not bad
+
+
+def zmutate(im, img, cmd, args):
+    """compressed files: the map header at align8(tail), full indexes
+    8 bytes after it (sharefs_fs.h)"""
+    ino = im.inode(im.lookup(args[0]))
+    if ino['layout'] not in (1, 3):
+        sys.exit(f'{args[0]}: not compressed')
+    hdr = (ino['tail'] + 7) & ~7
+    if cmd == 'zheader':
+        off, fmt = {'advise': (4, '<H'), 'idata': (2, '<H'),
+                    'algs': (6, '<B'), 'clusterbits': (7, '<B')}[args[1]]
+        struct.pack_into(fmt, img, hdr + off, int(args[2], 0))
+        return
+    if ino['layout'] != 1:
+        sys.exit(f'{args[0]}: not full (legacy) indexes')
+    ent = hdr + 16 + 8 * int(args[1])
+    if cmd == 'zindex':
+        off, fmt = {'advise': (0, '<H'), 'clusterofs': (2, '<H'),
+                    'blkaddr': (4, '<I'), 'delta0': (4, '<H'),
+                    'delta1': (6, '<H')}[args[2]]
+        struct.pack_into(fmt, img, ent + off, int(args[3], 0))
+        return
+    advise, = struct.unpack_from('<H', img, ent)
+    if advise & 3 not in (1, 3):
+        sys.exit(f'{args[0]}: lcluster {args[1]} is no compressed HEAD')
+    blk, = struct.unpack_from('<I', img, ent + 4)
+    img[blk * im.bs:(blk + 1) * im.bs] = b'\xff' * im.bs
 
 
 def stat_isdir(mode):

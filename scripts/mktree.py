@@ -105,6 +105,52 @@ def full(d, rng):
     write(f'{d}/dup2', b'same content\n' * 1000)
 
 
+def text(rng, n):
+    """n bytes of compressible text: words from a small vocabulary"""
+    words = [b'erofs', b'sharefs', b'page', b'cache', b'cluster', b'the',
+             b'of', b'lz4', b'zstd', b'block', b'extent', b'\n', b'inode']
+    out = bytearray()
+    while len(out) < n:
+        out += b' '.join(rng.choices(words, k=256)) + b' '
+    return bytes(out[:n])
+
+
+def zfull(d, rng):
+    """'full' plus compressible files of awkward sizes, for compressed
+    images: text, text with incompressible runs (uncompressed pclusters
+    between compressed ones), zeros, and the same text twice (dedupe)"""
+    full(d, rng)
+    os.makedirs(f'{d}/z', exist_ok=True)
+    for n in (1, 100, 4095, 4096, 4097, 12289, 65535, 65537, 200001):
+        write(f'{d}/z/text{n}', text(rng, n))
+    mixed = b''
+    for i in range(24):
+        mixed += text(rng, 5000 + 777 * i) if i % 3 else blob(rng, 3000 + 999 * i)
+    write(f'{d}/z/mixed', mixed)
+    write(f'{d}/z/large', text(rng, (3 << 20) + 4321), mode=0o755)
+    write(f'{d}/z/zeros', bytes(1 << 20 | 17))
+    t = text(rng, 300000)
+    write(f'{d}/z/dupA', t)
+    write(f'{d}/z/dupB', t[:123456] + b'different middle' + t[123456:])
+    write(f'{d}/z/dupC', t[50000:])
+    os.link(f'{d}/z/text4097', f'{d}/z/hardlink4097')
+    setx(f'{d}/z/large', 'user.kind', b'text')
+    with open(f'{d}/z/sparse', 'wb') as f:
+        f.seek(1 << 20)
+        f.write(text(rng, 70000))
+        f.truncate(3 << 20)
+    os.utime(f'{d}/z/sparse', ns=(1700000000 * 10**9,) * 2)
+
+
+def sharez(d, rng):
+    """compressible content for sharing between compressed and plain
+    images: lib/big.so (4 MiB of text), and a small file"""
+    r = random.Random('sharez-content')
+    os.makedirs(f'{d}/lib', exist_ok=True)
+    write(f'{d}/lib/big.so', text(r, 4 << 20), mode=0o755)
+    write(f'{d}/lib/odd.so', text(r, 300001))
+
+
 def compact(d, rng):
     full(d, rng)
     os.chown(f'{d}/owned', 60000, 60001)
@@ -220,7 +266,7 @@ def sharespoof(d, rng):
     setx(f'{d}/lib/big.so', 'trusted.fingerprint', big_fingerprint())
 
 
-PROFILES = {'basic': basic, 'full': full, 'compact': compact, 'io': io,
+PROFILES = {'basic': basic, 'full': full, 'zfull': zfull, 'sharez': sharez, 'compact': compact, 'io': io,
             'share': share, 'shareb': shareb, 'sharelie': sharelie,
             'sharespoof': sharespoof, 'sharepad': sharepad,
             'sharechunk': sharechunk, 'sharefp': sharefp}

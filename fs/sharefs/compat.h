@@ -38,6 +38,37 @@
 #endif
 #include <linux/huge_mm.h>	/* thp_get_unmapped_area() */
 
+/* get_unaligned_le32(): <asm/unaligned.h> until 6.12 moved it to linux/ */
+#if __has_include(<linux/unaligned.h>)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+/*
+ * st_blocks of a compressed file that records 0 blocks (all of it in the
+ * packed inode): erofs up to 6.12 counts i_size rounded up to blocks, as
+ * for any file; Debian unstable's 7.2 counts 0.  The release in between
+ * that changed it was not pinned down (the kernels we test are 6.12 and
+ * 7.2); 6.13 is the first it can be.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define SHAREFS_Z_ZERO_BLOCKS_AS_ZERO	1
+#else
+#define SHAREFS_Z_ZERO_BLOCKS_AS_ZERO	0
+#endif
+
+/*
+ * MicroLZMA: lib/xz carries it only with CONFIG_XZ_DEC_MICROLZMA, which
+ * Debian's 6.1 does not set (its erofs reads no LZMA); the declarations
+ * are in <linux/xz.h> either way, the symbols are not.
+ */
+#if IS_ENABLED(CONFIG_XZ_DEC_MICROLZMA)
+#define SHAREFS_HAVE_MICROLZMA	1
+#else
+#define SHAREFS_HAVE_MICROLZMA	0
+#endif
+
 #ifndef EFSCORRUPTED
 #define EFSCORRUPTED	EUCLEAN		/* filesystem metadata is corrupt */
 #endif

@@ -72,7 +72,7 @@ void sharefs_put_buf(struct sharefs_buf *buf)
  * tells us: its capacity drops to 0, and the block device's page cache
  * then reads as zeroes, without an error.
  */
-static int sharefs_check_meta(struct super_block *sb, u64 pos, u64 len)
+int sharefs_check_meta(struct super_block *sb, u64 pos, u64 len)
 {
 	u64 size = SHAREFS_SB(sb)->size;
 
@@ -155,12 +155,6 @@ int sharefs_copy_data(struct inode *inode, loff_t pos, void *dst, size_t len)
 		return -EFSCORRUPTED;
 	}
 	return sharefs_copy_mapping(inode->i_mapping, pos, dst, len);
-}
-
-void sharefs_warn_compressed(struct super_block *sb)
-{
-	if (!test_and_set_bit(SHAREFS_SBF_WARNED_COMPR, &SHAREFS_SB(sb)->flags))
-		sharefs_warn(sb, "compressed inodes are not supported");
 }
 
 static int sharefs_map_flat(struct inode *inode, loff_t pos,
@@ -302,7 +296,7 @@ int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map)
 	case SHAREFS_INODE_CHUNK_BASED:
 		return sharefs_map_chunk(inode, pos, map);
 	default:
-		sharefs_warn_compressed(inode->i_sb);
+		/* compressed files are mapped by zmap.c, never through here */
 		return -EOPNOTSUPP;
 	}
 }
@@ -382,6 +376,8 @@ const struct iomap_ops sharefs_iomap_ops = {
 int sharefs_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
 		   u64 start, u64 len)
 {
+	if (sharefs_z_inode(inode))
+		return sharefs_z_fiemap(inode, fieinfo, start, len);
 	return iomap_fiemap(inode, fieinfo, start, len, &sharefs_iomap_ops);
 }
 
@@ -414,7 +410,12 @@ static ssize_t sharefs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	if (sharefs_file_refused(file_inode(iocb->ki_filp)))
 		return -EIO;
-	/* O_DIRECT reads the file's own blocks, never a shared page cache */
+	/*
+	 * O_DIRECT reads the file's own blocks, never a shared page cache;
+	 * a compressed file has no blocks to give it and reads buffered.
+	 */
+	if (sharefs_z_inode(file_inode(iocb->ki_filp)))
+		iocb->ki_flags &= ~IOCB_DIRECT;
 	if (iocb->ki_flags & IOCB_DIRECT) {
 		if (!iov_iter_count(to))
 			return 0;
@@ -428,6 +429,9 @@ static loff_t sharefs_file_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct inode *inode = file_inode(file);
 
+	/* a compressed file is data from 0 to EOF: generic answers */
+	if (sharefs_z_inode(inode))
+		return generic_file_llseek(file, offset, whence);
 	switch (whence) {
 	case SEEK_DATA:
 		offset = iomap_seek_data(inode, offset, &sharefs_iomap_ops);

@@ -201,9 +201,14 @@ static int sharefs_set_data(struct inode *inode,
 		if (err)
 			return err;
 	}
-	if (sharefs_layout_is_compressed(si->datalayout)) {
-		u64 nblks = le32_to_cpu(die->i_u.blocks_lo) |
-			    ((u64)le16_to_cpu(die->i_nb.blocks_hi) << 32);
+	/*
+	 * Compressed: the blocks the file takes on disk (i_nb is nlink or
+	 * startblk_hi here, not block bits, without 48BIT); 0 is counted as
+	 * the kernel's own erofs counts it (compat.h).
+	 */
+	if (sharefs_layout_is_compressed(si->datalayout) &&
+	    (le32_to_cpu(die->i_u.blocks_lo) || SHAREFS_Z_ZERO_BLOCKS_AS_ZERO)) {
+		u64 nblks = le32_to_cpu(die->i_u.blocks_lo);
 
 		inode->i_blocks = nblks << (sb->s_blocksize_bits - 9);
 	} else {

@@ -51,6 +51,16 @@ enum {
 	SHAREFS_SBF_WARNED_READERR,	/* a member's failed read logged */
 	SHAREFS_SBF_SHUTDOWN,		/* device gone: reads fail, no sharing */
 	SHAREFS_SBF_WARNED_VERITY,	/* unusable verity metadata logged */
+	SHAREFS_SBF_WARNED_ZALG,	/* "algorithm not in this kernel" logged */
+};
+
+/* what each compression algorithm of the image needs (decompress.c) */
+struct sharefs_z_cfg {
+	u16 algs;			/* SHAREFS_Z_ALG_* bits the image may use */
+	u16 lz4_max_pclusterblks;	/* largest LZ4 pcluster, blocks */
+	u32 lzma_dict_size;		/* MicroLZMA dictionary bytes */
+	u8 deflate_windowbits;		/* DEFLATE window, 8..15 */
+	u8 zstd_windowlog;		/* zstd window, log2 bytes */
 };
 
 struct sharefs_sb_info {
@@ -70,6 +80,8 @@ struct sharefs_sb_info {
 	u8 xattr_prefix_count;
 	u8 ishare_xattr_prefix_id;
 	u8 uuid[16];
+	u8 sb_extslots;			/* 16-byte slots after the superblock */
+	struct sharefs_z_cfg zcfg;	/* compression configuration */
 	struct sharefs_xattr_prefix *xattr_prefixes;	/* [xattr_prefix_count] */
 	unsigned long flags;		/* SHAREFS_SBF_*, atomic bitops */
 
@@ -121,6 +133,22 @@ struct sharefs_inode {
 	bool share_decided;		/* first open done: i_mapping is final */
 	bool share_bad;			/* failed its hashes: reads refused */
 	u64 verity_tree_pos;		/* its Merkle tree, if verified */
+	/*
+	 * Compressed layouts (zmap.c): parsed from the map header on the
+	 * first read, published once with smp_store_release(&z_inited)
+	 * under i_lock, read-only after smp_load_acquire() saw it set.
+	 */
+	struct sharefs_zinfo {
+		u64 fragmentoff;	/* FRAGMENT: tail's offset in the packed inode */
+		u64 idataoff;		/* INLINE: image byte of the inline pcluster */
+		u64 tailheadlcn;	/* the tail extent's HEAD lcluster */
+		u16 advise;		/* SHAREFS_Z_ADVISE_* */
+		u16 idata_size;		/* INLINE: bytes of the inline pcluster */
+		u8 algs[2];		/* HEAD1 and HEAD2 algorithms */
+		u8 lclusterbits;
+		bool wholefrag;		/* the whole file is in the packed inode */
+	} z;
+	bool z_inited;
 	struct inode vfs_inode;
 };
 
@@ -174,16 +202,10 @@ static inline bool sharefs_layout_is_compressed(unsigned int layout)
 	       layout == SHAREFS_INODE_COMPRESSED_COMPACT;
 }
 
-/* data.c */
-void sharefs_warn_compressed(struct super_block *sb);
-
-/* -EOPNOTSUPP (logged once per mount) for data we cannot read */
+/* every layout is readable now; kept as the one place to refuse one */
 static inline int sharefs_check_readable(struct inode *inode)
 {
-	if (!sharefs_layout_is_compressed(SHAREFS_I(inode)->datalayout))
-		return 0;
-	sharefs_warn_compressed(inode->i_sb);
-	return -EOPNOTSUPP;
+	return 0;
 }
 
 /*
@@ -223,6 +245,7 @@ void *sharefs_bread(struct sharefs_buf *buf, loff_t pos);
 void sharefs_put_buf(struct sharefs_buf *buf);
 void *sharefs_read_meta(struct super_block *sb, struct sharefs_buf *buf,
 			u64 pos, unsigned int len);
+int sharefs_check_meta(struct super_block *sb, u64 pos, u64 len);
 int sharefs_copy_meta(struct super_block *sb, u64 pos, void *dst, size_t len);
 int sharefs_copy_data(struct inode *inode, loff_t pos, void *dst, size_t len);
 int sharefs_map_blocks(struct inode *inode, loff_t pos, struct sharefs_map *map);
@@ -259,6 +282,51 @@ void sharefs_read_ahead(const struct sharefs_rsrc *src,
 			struct readahead_control *rac);
 int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
 			    struct folio *folio);
+
+/* zmap.c: one extent of a compressed file */
+enum {
+	SHAREFS_ZALG_SHIFTED = SHAREFS_Z_ALG_MAX,	/* PLAIN, as stored */
+	SHAREFS_ZALG_INTERLACED,			/* PLAIN, rotated */
+};
+#define SHAREFS_ZMAP_INLINE	0x01	/* pcluster inline in the metadata */
+#define SHAREFS_ZMAP_FRAGMENT	0x02	/* bytes in the packed inode at pa */
+#define SHAREFS_ZMAP_PARTIAL	0x04	/* a prefix of its pcluster's output */
+
+struct sharefs_zmap {
+	u64 la;			/* the extent starts here in the file */
+	u64 llen;		/* bytes from la known to be in it (see zmap.c) */
+	bool full;		/* la + llen is the extent's true end */
+	u64 pa;			/* pcluster image byte, or packed inode offset */
+	u32 plen;		/* pcluster bytes (0 for fragments) */
+	u8 alg;			/* SHAREFS_Z_ALG_* or SHAREFS_ZALG_* */
+	u8 flags;		/* SHAREFS_ZMAP_* */
+};
+
+int sharefs_z_map(struct inode *inode, u64 pos, u64 limit,
+		  struct sharefs_zmap *map);
+int sharefs_z_fiemap(struct inode *inode, struct fiemap_extent_info *fieinfo,
+		     u64 start, u64 len);
+
+/* decompress.c */
+int sharefs_z_load_cfgs(struct super_block *sb, u16 algs);
+struct sharefs_zstreams;
+struct sharefs_zreq {
+	const u8 *in;			/* the pcluster */
+	unsigned int inlen;
+	unsigned int padscan;		/* leading bytes that may be padding */
+	u8 *out;			/* its output's first outlen bytes */
+	unsigned int outlen;
+	u8 alg;				/* SHAREFS_Z_ALG_* */
+};
+int sharefs_z_decompress(struct super_block *sb, struct sharefs_zstreams **zs,
+			 struct sharefs_zreq *rq);
+void sharefs_z_streams_free(struct sharefs_zstreams *zs);
+
+/* zread.c */
+bool sharefs_z_inode(struct inode *inode);
+void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
+			  struct readahead_control *rac);
+int sharefs_z_read_folio(const struct sharefs_rsrc *src, struct folio *folio);
 
 /* inode.c */
 extern const struct inode_operations sharefs_generic_iops;

@@ -18,7 +18,7 @@
  *    folio is marked uptodate (verity.c); hashing is not for softirq
  *    context, so those bios complete in a workqueue.
  * iomap stays for O_DIRECT, fiemap and SEEK_DATA/SEEK_HOLE, which work on a
- * file's own blocks.
+ * file's own blocks.  Compressed files read through zread.c instead.
  *
  * A folio is filled piece by piece, a piece being the part of the folio
  * that one extent of sharefs_map_blocks() covers.  Holes and bytes past EOF
@@ -372,6 +372,10 @@ void sharefs_read_ahead(const struct sharefs_rsrc *src,
 	};
 	struct folio *folio;
 
+	if (sharefs_z_inode(src->inode)) {
+		sharefs_z_read_ahead(src, rac);	/* zread.c */
+		return;
+	}
 	sharefs_check_init(&c.check, src);
 	while ((folio = readahead_folio(rac))) {
 		c.pages = readahead_count(rac) + folio_nr_pages(folio);
@@ -398,6 +402,8 @@ int sharefs_read_folio_sync(const struct sharefs_rsrc *src,
 	};
 	int err;
 
+	if (sharefs_z_inode(src->inode))
+		return sharefs_z_read_folio(src, folio);	/* zread.c */
 	init_completion(&wait.done);
 	err = sharefs_build_folio(&c, folio);
 	sharefs_submit(&c);

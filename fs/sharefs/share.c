@@ -651,7 +651,6 @@ static int sharefs_share_attach(struct inode *inode)
 	int err;
 
 	if (sbi->noshare || !S_ISREG(inode->i_mode) || !i_size_read(inode) ||
-	    sharefs_layout_is_compressed(si->datalayout) ||
 	    test_bit(SHAREFS_SBF_SHUTDOWN, &sbi->flags))
 		return 0;
 	err = sharefs_share_digest(inode, digest, &v);

@@ -158,6 +158,7 @@ static void sharefs_load_sb_fields(struct sharefs_sb_info *sbi,
 	sbi->xattr_prefix_start = le32_to_cpu(dsb->xattr_prefix_start);
 	sbi->ishare_xattr_prefix_id = dsb->ishare_xattr_prefix_id;
 	memcpy(sbi->uuid, dsb->uuid, sizeof(sbi->uuid));
+	sbi->sb_extslots = dsb->sb_extslots;
 }
 
 /* Check the on-disk superblock and fill the sb_info from it. */
@@ -204,7 +205,8 @@ static int sharefs_read_super(struct super_block *sb)
 			    sbi->meta_blkaddr, sbi->xattr_blkaddr, sbi->blocks);
 		goto out;
 	}
-	err = 0;
+	/* decompress.c: which algorithms, and what each needs */
+	err = sharefs_z_load_cfgs(sb, le16_to_cpu(dsb->u1));
 out:
 	sharefs_put_buf(&buf);
 	return err;

@@ -13,8 +13,10 @@ line regenerates it, so the index that a VM run reports is a reproducer.
 A mutant is one base image with one to three mutations.  The mutator walks
 the base (scripts/imgtool.py's reader) and records where its metadata lies:
 the superblock, every inode, its xattr area (header, shared ids, entries,
-the trusted.fingerprint entry), chunk indexes, dirents, shared xattrs and
-the long prefix table.  A mutation is field-aware (an interesting value in
+the trusted.fingerprint entry), chunk indexes, dirents, shared xattrs,
+the long prefix table, and of compressed files the map header, the full
+lcluster indexes (and the first block of the pclusters they name) or the
+compact index packs.  A mutation is field-aware (an interesting value in
 one of those fields) or a bit flip in metadata bytes, or a truncation.  The
 superblock checksum is recomputed for nine mutants in ten, so most get past
 it to the code behind it.
@@ -71,6 +73,9 @@ class Targets:
         self.chunks = []	# (offset, entry size)
         self.dirents = []	# offsets of dirents
         self.prefixes = []	# offsets of long prefix entries
+        self.zheaders = []	# offsets of compressed map headers
+        self.zfull = []		# offsets of full lcluster index entries
+        self.zdata = []		# offsets of pcluster blocks (full indexes)
         self.ranges = [(SB, SB + 128)]
         # the walk of fuzz_test.c: depth first in readdir (name) order,
         # MAX_ENTRIES entries, MAX_DEPTH deep; aim at what it reaches
@@ -92,6 +97,8 @@ class Targets:
         self.xattrs(ino)
         if ino['layout'] == 4:
             self.chunk_map(ino)
+        if ino['layout'] in (1, 3):
+            self.zmap(ino)
         if not imgtool.stat_isdir(ino['mode']) or depth >= MAX_DEPTH:
             return
         for base, length in self.im.dir_blocks(ino):
@@ -138,6 +145,34 @@ class Targets:
         for k in range(min(n, 4096)):
             self.chunks.append((base + k * esz, esz))
         self.ranges.append((base, base + min(n, 4096) * esz))
+
+    def zmap(self, ino):
+        """compressed: map header at align8(tail), then full entries 8
+        bytes on, or compact packs right after it (sharefs_fs.h)"""
+        hdr = (ino['tail'] + 7) & ~7
+        if hdr + 8 > len(self.img):
+            return
+        self.zheaders.append(hdr)
+        cbits = self.img[hdr + 7]
+        if cbits & 0x80:		# the whole file in the packed inode
+            self.ranges.append((hdr, hdr + 8))
+            return
+        lb = self.bs.bit_length() - 1 + (cbits & 7)
+        n = min((ino['size'] + (1 << lb) - 1) >> lb, 4096)
+        if ino['layout'] == 1:
+            base = hdr + 16
+            for k in range(n):
+                pos = base + 8 * k
+                if pos + 8 > len(self.img):
+                    break
+                self.zfull.append(pos)
+                adv, blk = struct.unpack_from('<HxxI', self.img, pos)
+                if adv & 3 in (1, 3) and (blk + 1) * self.bs <= len(self.img):
+                    self.zdata.append(blk * self.bs)
+            self.ranges.append((hdr, base + 8 * n))
+        else:
+            # at most 4 bytes an lcluster, and the inline tail after them
+            self.ranges.append((hdr, hdr + 8 + 4 * n + 8))
 
     def long_prefixes(self):
         count = self.img[SB + 91]
@@ -284,6 +319,39 @@ def m_chunk(img, t, rng):
     return 'chunk' + put(img, pos, '<I', rng)
 
 
+def m_zheader(img, t, rng):
+    if not t.zheaders:
+        return None
+    pos = rng.choice(t.zheaders)
+    f = rng.choice([('fragoff', 0, '<I'), ('idata', 2, '<H'),
+                    ('advise', 4, '<H'), ('algs', 6, '<B'),
+                    ('clusterbits', 7, '<B')])
+    return f'zheader.{f[0]}' + put(img, pos + f[1], f[2], rng)
+
+
+def m_zindex(img, t, rng):
+    if not t.zfull:
+        return None
+    pos = rng.choice(t.zfull)
+    f = rng.choice([('advise', 0, '<H'), ('clusterofs', 2, '<H'),
+                    ('blkaddr', 4, '<I'), ('delta0', 4, '<H'),
+                    ('delta1', 6, '<H')])
+    return f'zindex.{f[0]}' + put(img, pos + f[1], f[2], rng)
+
+
+def m_zdata(img, t, rng):
+    """garbage for the decompressor: bytes of a pcluster's first block"""
+    if not t.zdata:
+        return None
+    base = rng.choice(t.zdata)
+    out = []
+    for _ in range(rng.randrange(1, 9)):
+        off = base + rng.randrange(t.bs)
+        img[off] ^= 1 << rng.randrange(8)
+        out.append(f'{off:#x}')
+    return 'zdata@' + ','.join(out)
+
+
 def m_prefix(img, t, rng):
     if not t.prefixes:
         return None
@@ -320,7 +388,7 @@ def m_bytes(img, t, rng):
 
 MUTATIONS = [(m_super, 3), (m_inode, 5), (m_dirent, 4), (m_xattr, 4),
              (m_fingerprint, 2), (m_chunk, 2), (m_prefix, 1), (m_flip, 4),
-             (m_bytes, 1)]
+             (m_bytes, 1), (m_zheader, 2), (m_zindex, 3), (m_zdata, 2)]
 
 
 def mutant(seed, index, bases, bdir, cache={}):
@@ -384,6 +452,7 @@ def main():
         print(f'inodes {len(t.inodes)} dirents {len(t.dirents)} '
               f'xheaders {len(t.xheaders)} xentries {len(t.xentries)} '
               f'fps {len(t.fps)} chunks {len(t.chunks)} '
+              f'zheaders {len(t.zheaders)} zfull {len(t.zfull)} '
               f'prefixes {len(t.prefixes)} meta_end {t.meta_end():#x}')
         return
     bdir = opt(args, '--bases')

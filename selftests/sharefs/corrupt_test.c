@@ -147,6 +147,20 @@ FIXTURE_VARIANT_ADD(bad, truncated_data) {
 	.err = { EUCLEAN, EIO },
 };
 
+/* compressed files: every damage reads as EUCLEAN (EIO via the page cache) */
+#define ZBAD(name, img)							\
+FIXTURE_VARIANT_ADD(bad, name) {					\
+	.image = img, .op = OP_READ, .path = "/z/large",		\
+	.err = { EUCLEAN, EIO },					\
+}
+ZBAD(z_head_past_device, "c-zhead");
+ZBAD(z_nonhead_runs_past_pcluster, "c-zdelta");
+ZBAD(z_clusterofs_past_lcluster, "c-zclusterofs");
+ZBAD(z_garbage_pcluster, "c-zgarbage");
+ZBAD(z_undeclared_algorithm, "c-zalg");
+ZBAD(z_cblkcnt_too_large, "c-zcblk");
+ZBAD(z_inline_pcluster_too_large, "c-zidata");
+
 static int allowed(const FIXTURE_VARIANT(bad) *v, int e)
 {
 	return e && (e == v->err[0] || e == v->err[1]);

@@ -12,6 +12,8 @@
  *               ishare pointer)
  *   share-lie   lib/big.so's fingerprint on a file of another size
  *   share-spoof lib/big.so's fingerprint and size on other content
+ *   sharez-*    4 MiB of text at lib/big.so: uncompressed (plain),
+ *               LZ4HC with 64 KiB pclusters (lz4), zstd (zstd)
  *   share-cx    lib/chunky.so, chunk-based, its 4 KiB chunks interleaved
  *   share-cy    in runs with lib/pad.so's: the same content at other
  *               block addresses in cx and cy
@@ -308,6 +310,47 @@ TEST_F(two, upstream_ishare_images_share)
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096,
 		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
+}
+
+/*
+ * Compressed members share one page cache with each other, whatever the
+ * algorithm, and with uncompressed members (upstream refuses that pairing):
+ * the first image read fills it, the second maps the same pages.
+ */
+static void share_pair(struct __test_metadata *_metadata,
+		       struct _test_data_two *self, const char *ia,
+		       const char *ib)
+{
+	long pages = 0;
+	size_t la, lb;
+	char *a, *b;
+
+	ASSERT_EQ(0, mount2(self, ia, "domain=z", ib, "domain=z"));
+	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_A)));
+	EXPECT_EQ(BIG_SIZE / 4096,
+		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
+	a = slurp(path_in(self->a, "lib/odd.so"), &la);
+	b = slurp(path_in(self->b, "lib/odd.so"), &lb);
+	ASSERT_TRUE(a && b);
+	EXPECT_TRUE(la == lb && !memcmp(a, b, la));
+	free(a);
+	free(b);
+}
+
+TEST_F(two, compressed_lz4_and_zstd_share)
+{
+	share_pair(_metadata, self, "sharez-lz4", "sharez-zstd");
+}
+
+TEST_F(two, compressed_fills_plain_maps)
+{
+	share_pair(_metadata, self, "sharez-lz4", "sharez-plain");
+}
+
+TEST_F(two, plain_fills_compressed_maps)
+{
+	share_pair(_metadata, self, "sharez-plain", "sharez-zstd");
 }
 
 /* drop_caches frees the shared pages */
