@@ -29,7 +29,7 @@
 #define SHAREFS_FEATURE_COMPAT_ISHARE_XATTRS		0x00000020
 
 /* feature_incompat: a reader must refuse bits it does not know */
-#define SHAREFS_FEATURE_INCOMPAT_ZERO_PADDING		0x00000001
+#define SHAREFS_FEATURE_INCOMPAT_ZERO_PADDING		0x00000001	/* see the compressed part */
 #define SHAREFS_FEATURE_INCOMPAT_COMPR_CFGS		0x00000002
 #define SHAREFS_FEATURE_INCOMPAT_BIG_PCLUSTER		0x00000002
 #define SHAREFS_FEATURE_INCOMPAT_CHUNKED_FILE		0x00000004
@@ -59,7 +59,7 @@ struct sharefs_super_block {
 	__u8 uuid[16];			/* volume uuid */
 	__u8 volume_name[16];		/* label, not NUL-terminated when full */
 	__le32 feature_incompat;	/* SHAREFS_FEATURE_INCOMPAT_* */
-	__le16 u1;			/* compression: algorithms or lz4 distance */
+	__le16 u1;			/* COMPR_CFGS: bitmap of SHAREFS_Z_ALG_*; else lz4 max distance */
 	__le16 extra_devices;		/* number of external devices */
 	__le16 devt_slotoff;		/* device table, in 128-byte slots */
 	__u8 dirblkbits;		/* directory block = block << dirblkbits; 0 */
@@ -253,6 +253,205 @@ struct sharefs_verity_descriptor {
 	__u8 reserved[144];
 };
 
+/*
+ * Compressed files (data layouts COMPRESSED_FULL and COMPRESSED_COMPACT).
+ *
+ * A compressed file is cut into logical clusters (lclusters) of
+ * 1 << lclusterbits bytes.  Each lcluster has an index entry telling
+ * whether a compressed extent starts in it (a HEAD lcluster: HEAD1, HEAD2,
+ * or PLAIN for an uncompressed extent) and where, or how far it lies from
+ * the HEAD it belongs to (NONHEAD).  An extent runs from the decompressed
+ * offset clusterofs of its HEAD lcluster to the clusterofs of the next HEAD
+ * (or to i_size); its bytes are the decompression of one physical cluster
+ * (pcluster): 1 block, or cblkcnt blocks with big pclusters.
+ *
+ * Where things lie, counting from the end of the inode and its xattrs
+ * (iend = inode position + inode size + xattr size):
+ *   map header     at SHAREFS_Z_MAP_HEADER_POS(iend), 8 bytes;
+ *   full indexes   at SHAREFS_Z_FULL_INDEX_POS(iend), 8 bytes per lcluster;
+ *   compact packs  at SHAREFS_Z_MAP_HEADER_END(iend), see below;
+ *   an inline (ztailpacking) pcluster of h_idata_size bytes right after the
+ *   pack (compact) or index (full) of the last lcluster, in the same block.
+ * The number of lclusters is DIV_ROUND_UP(i_size, 1 << lclusterbits).
+ */
+
+#define SHAREFS_SB_EXTSLOT_SIZE		16	/* sb_extslots unit */
+
+/*
+ * Without COMPR_CFGS an image may use LZ4 only, with 1-block pclusters.
+ * ZERO_PADDING: compressed bytes end at the end of their pcluster and the
+ * space before them is zero; readers skip those zeros (within the first
+ * block) to find where the compressed stream starts.  Without it only LZ4
+ * is valid and its stream starts at the pcluster's first byte.
+ */
+
+/* algorithm ids: h_algorithmtype nibbles and bits of available_compr_algs */
+#define SHAREFS_Z_ALG_LZ4		0	/* LZ4 block format (also lz4hc output) */
+#define SHAREFS_Z_ALG_LZMA		1	/* MicroLZMA (xz-embedded's microlzma) */
+#define SHAREFS_Z_ALG_DEFLATE		2	/* raw DEFLATE, no zlib header */
+#define SHAREFS_Z_ALG_ZSTD		3	/* Zstandard frames */
+#define SHAREFS_Z_ALG_MAX		4
+#define SHAREFS_Z_ALL_ALGS		((1u << SHAREFS_Z_ALG_MAX) - 1)
+
+/*
+ * Encoded sizes the format allows: a pcluster is at most 1 MiB on disk and
+ * an extent decodes to at most 12 MiB (stock erofs refuses more).
+ */
+#define SHAREFS_Z_PCLUSTER_MAX_SIZE	(1024 * 1024)
+#define SHAREFS_Z_PCLUSTER_MAX_DSIZE	(12 * 1024 * 1024)
+
+/*
+ * COMPR_CFGS: after the superblock (at 1024 + 128 + 16 * sb_extslots) comes
+ * one record per bit set in u1, lowest bit first.  Each record starts on a
+ * 4-byte boundary with a __le16 payload size (0 means 65536), then that
+ * many payload bytes (the struct below, possibly longer); a record may
+ * cross block boundaries.
+ */
+struct sharefs_z_lz4_cfgs {
+	__le16 max_distance;		/* LZ4 window; informational */
+	__le16 max_pclusterblks;	/* largest pcluster, blocks; 0 = 1 */
+	__u8 reserved[10];
+} __attribute__((__packed__));
+
+struct sharefs_z_lzma_cfgs {
+	__le32 dict_size;		/* <= SHAREFS_Z_LZMA_MAX_DICT_SIZE */
+	__le16 format;			/* 0: MicroLZMA */
+	__u8 reserved[8];
+} __attribute__((__packed__));
+#define SHAREFS_Z_LZMA_MAX_DICT_SIZE	(8 * SHAREFS_Z_PCLUSTER_MAX_SIZE)
+
+struct sharefs_z_deflate_cfgs {
+	__u8 windowbits;		/* 8..15 */
+	__u8 reserved[5];
+} __attribute__((__packed__));
+
+struct sharefs_z_zstd_cfgs {
+	__u8 format;			/* 0: zstd frames */
+	__u8 windowlog;			/* window log - 10 */
+	__u8 reserved[4];
+} __attribute__((__packed__));
+#define SHAREFS_Z_ZSTD_WINDOWLOG_MIN	10	/* windowlog is relative to this */
+#define SHAREFS_Z_ZSTD_MAX_DICT_SIZE	SHAREFS_Z_PCLUSTER_MAX_SIZE
+
+/* h_advise bits */
+#define SHAREFS_Z_ADVISE_COMPACTED_2B		0x0001	/* COMPACT: 2-byte packs in the middle */
+#define SHAREFS_Z_ADVISE_EXTENTS		0x0001	/* FULL (48BIT): extent records, not lclusters */
+#define SHAREFS_Z_ADVISE_BIG_PCLUSTER_1		0x0002	/* HEAD1 pclusters may span blocks */
+#define SHAREFS_Z_ADVISE_BIG_PCLUSTER_2		0x0004	/* HEAD2 and PLAIN pclusters may span blocks */
+#define SHAREFS_Z_ADVISE_INLINE_PCLUSTER	0x0008	/* ztailpacking: last pcluster inline */
+#define SHAREFS_Z_ADVISE_INTERLACED_PCLUSTER	0x0010	/* PLAIN pclusters are rotated, see below */
+#define SHAREFS_Z_ADVISE_FRAGMENT_PCLUSTER	0x0020	/* the tail lies in the packed inode */
+#define SHAREFS_Z_ADVISE_EXTRECSZ_BIT		1	/* EXTENTS: record size 4 << ((advise >> 1) & 3) */
+#define SHAREFS_Z_ADVISE_EXTRECSZ_MASK		0x3
+
+/*
+ * h_clusterbits: bits 0-3 lclusterbits - blkszbits (readers up to 6.12
+ * honour bits 0-2 only; mkfs writes <= 7), bits 4-6 reserved, bit 7 set:
+ * the whole file lies in the packed inode, and the 8 header bytes read as a
+ * __le64 with bit 63 cleared are its byte offset there.
+ */
+#define SHAREFS_Z_CLUSTERBITS_MASK	0x0f
+#define SHAREFS_Z_FRAGMENT_INODE_BIT	7
+
+/* The map header, 8 bytes at ALIGN(iend, 8). */
+struct sharefs_z_map_header {
+	union {
+		__le32 h_fragmentoff;	/* FRAGMENT_PCLUSTER: tail's offset in the packed inode (low 32 bits) */
+		struct {
+			__le16 h_reserved1;
+			__le16 h_idata_size;	/* INLINE_PCLUSTER: inline pcluster bytes */
+		};
+		__le32 h_extents_lo;	/* EXTENTS: extent count, low bits */
+	};
+	__le16 h_advise;		/* SHAREFS_Z_ADVISE_* */
+	union {
+		struct {
+			__u8 h_algorithmtype;	/* bits 0-3: HEAD1 alg, 4-7: HEAD2 alg */
+			__u8 h_clusterbits;	/* see SHAREFS_Z_CLUSTERBITS_MASK */
+		};
+		__le16 h_extents_hi;	/* EXTENTS: extent count, high bits */
+	};
+};
+
+#define SHAREFS_Z_MAP_HEADER_POS(iend)	(((iend) + 7) & ~7ull)
+#define SHAREFS_Z_MAP_HEADER_END(iend)	\
+	(SHAREFS_Z_MAP_HEADER_POS(iend) + sizeof(struct sharefs_z_map_header))
+/* full indexes skip 8 reserved bytes after the header */
+#define SHAREFS_Z_FULL_INDEX_POS(iend)	(SHAREFS_Z_MAP_HEADER_END(iend) + 8)
+
+/*
+ * lcluster types.  PLAIN: an uncompressed extent starts here, at
+ * clusterofs, whose bytes are its pcluster's (SHIFTED: from the pcluster's
+ * first byte; INTERLACED: rotated so that output byte i comes from pcluster
+ * byte (plen - cur + i) % plen, cur = blksz - la % blksz).  HEAD1/HEAD2: a
+ * compressed extent starts at clusterofs, with the header's HEAD1/HEAD2
+ * algorithm.  NONHEAD: inside the extent of an earlier HEAD.
+ */
+#define SHAREFS_Z_LCLUSTER_PLAIN	0
+#define SHAREFS_Z_LCLUSTER_HEAD1	1
+#define SHAREFS_Z_LCLUSTER_NONHEAD	2
+#define SHAREFS_Z_LCLUSTER_HEAD2	3
+#define SHAREFS_Z_LCLUSTER_TYPE_MASK	0x0003
+
+/* di_advise of a full index HEAD: the extent is a part of its pcluster's
+ * output (dedupe), so the pcluster decodes to more than the extent */
+#define SHAREFS_Z_LI_PARTIAL_REF	0x8000
+/*
+ * delta[0] of the first NONHEAD after a big-pcluster HEAD (full and
+ * compact): the low bits are the pcluster's block count, not a distance
+ * (which is 1 there anyway).
+ */
+#define SHAREFS_Z_LI_D0_CBLKCNT		0x0800
+
+/* A full (COMPRESSED_FULL) lcluster index, 8 bytes. */
+struct sharefs_z_lcluster_index {
+	__le16 di_advise;		/* bits 0-1 type; PARTIAL_REF */
+	__le16 di_clusterofs;		/* HEAD: where the extent starts in this lcluster */
+	union {
+		__le32 blkaddr;		/* HEAD: first block of the pcluster */
+		__le16 delta[2];	/* NONHEAD: [0] lclusters back to the HEAD (or CBLKCNT),
+					 *          [1] lclusters on to the next HEAD */
+	} di_u;
+};
+
+/*
+ * Compact (COMPRESSED_COMPACT) indexes come in packs that hold vcnt
+ * entries of encodebits bits each, little-endian bit packed, followed by a
+ * __le32 blkaddr (the pack's base block):
+ *   4-byte entries: packs of 8 bytes, vcnt 2, encodebits 16;
+ *   2-byte entries: packs of 32 bytes, vcnt 16, encodebits 14 (only when
+ *     lclusterbits <= 12).
+ * Order: ((32 - start % 32) / 4) & 7 lclusters in 4-byte entries (to align
+ * the 2-byte packs to 32 bytes), then, with COMPACTED_2B, the largest
+ * multiple of 16 of the rest in 2-byte entries, then the rest in 4-byte
+ * entries.  An entry is lo | type << lobits, lobits = max(lclusterbits, 12):
+ * HEAD/PLAIN: lo = clusterofs; NONHEAD: lo = delta[0] (or CBLKCNT | count),
+ * except the last entry of a pack, whose lo is delta[1].  A HEAD's block is
+ * the pack's blkaddr plus the blocks of the pclusters that start earlier in
+ * the pack (1 each, or CBLKCNT counts with big pclusters).
+ */
+#define SHAREFS_Z_COMPACT_4B_PACK	8
+#define SHAREFS_Z_COMPACT_4B_VCNT	2
+#define SHAREFS_Z_COMPACT_2B_PACK	32
+#define SHAREFS_Z_COMPACT_2B_VCNT	16
+#define SHAREFS_Z_COMPACT_2B_MAX_LCLUSTERBITS	12
+#define SHAREFS_Z_COMPACT_ALIGN		32	/* 2-byte packs start on this */
+#define SHAREFS_Z_COMPACT_MIN_LOBITS	12
+
+/* 48BIT + EXTENTS: one record per extent (recsize 4, 8, 16 or 32 bytes;
+ * the shorter ones keep only the leading fields) */
+#define SHAREFS_Z_EXTENT_PLEN_PARTIAL	(1u << 27)
+#define SHAREFS_Z_EXTENT_PLEN_FMT_BIT	28
+#define SHAREFS_Z_EXTENT_PLEN_MASK	((SHAREFS_Z_PCLUSTER_MAX_SIZE << 1) - 1)
+struct sharefs_z_extent {
+	__le32 plen;			/* encoded length, PARTIAL, alg << FMT_BIT */
+	__le32 pstart_lo;		/* physical byte offset */
+	__le32 pstart_hi;
+	__le32 lstart_lo;		/* logical byte offset */
+	__le32 lstart_hi;
+	__u8 reserved[12];
+};
+
 /* Compile-time size checks; the caller supplies SHAREFS_STATIC_ASSERT. */
 #define SHAREFS_CHECK_ONDISK_SIZES(assert)				\
 	do {								\
@@ -264,6 +463,13 @@ struct sharefs_verity_descriptor {
 		assert(sizeof(struct sharefs_xattr_entry) == 4);	\
 		assert(sizeof(struct sharefs_dirent) == 12);		\
 		assert(sizeof(struct sharefs_verity_xattr) == 48);	\
+		assert(sizeof(struct sharefs_z_lz4_cfgs) == 14);	\
+		assert(sizeof(struct sharefs_z_lzma_cfgs) == 14);	\
+		assert(sizeof(struct sharefs_z_deflate_cfgs) == 6);	\
+		assert(sizeof(struct sharefs_z_zstd_cfgs) == 6);	\
+		assert(sizeof(struct sharefs_z_map_header) == 8);	\
+		assert(sizeof(struct sharefs_z_lcluster_index) == 8);	\
+		assert(sizeof(struct sharefs_z_extent) == 32);		\
 		assert(sizeof(struct sharefs_verity_descriptor) == 256); \
 	} while (0)
 
