@@ -144,6 +144,15 @@ sharefs s-b1024 full -b 1024
 diffimg s-b1024 $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-ishare full --ishare-xattr
 diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
+# mkfs.sharefs -z (compress.c): full indexes, plain extents where nothing
+# shrinks, big pclusters with -C; stock erofs must read every file as the
+# source has it (zstd from Linux 6.10)
+sharefs s-zlz4 full -z lz4
+diffimg s-zlz4 $sharefs_fields fp=trusted.fingerprint
+sharefs s-zlz4hc full -z lz4hc,12 -C 65536 --verity
+diffimg s-zlz4hc $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
+sharefs s-zzstd full -z zstd,9 -C 131072
+diffimg s-zzstd $sharefs_fields fp=trusted.fingerprint needs=6.10
 # --verity: packed Merkle trees in blocks no inode owns,
 # trusted.sharefs.verity beside the fingerprint; stock erofs must read
 # every file as sharefs does

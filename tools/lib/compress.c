@@ -36,9 +36,9 @@
  * but at the end, codec state is reset per content), so images stay
  * reproducible for any -j.  Small contents (up to SHAREFS_Z_SMALL_MAX) are
  * compressed in memory, by the reader threads, and stored compressed only
- * when that takes fewer blocks than the flat layout (whose tail may be
- * inline with the inode, costing no block at all): small files and tails
- * that do not gain stay FLAT_PLAIN or FLAT_INLINE.  Larger contents are
+ * when pclusters and indexes take fewer bytes than the flat layout (whose
+ * tail may be inline with the inode, costing bytes but no block): small
+ * files that do not gain stay FLAT_PLAIN or FLAT_INLINE.  Larger contents are
  * streamed (directory and tar input alike) and always compressed; every
  * extent that does not shrink costs what the flat layout would.  The bytes
  * hashed for the fingerprint are the bytes handed to the compressor, and
@@ -258,8 +258,8 @@ static int zstd_fill(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 			break;
 		/* aim a little under the capacity: more input, more output */
 		next = (uint64_t)len * (cap - cap / 32) / (r ? r : 1);
-		if (next <= lo || next >= hi)
-			next = lo + (hi - lo) / 2;
+		if (next <= lo || next >= hi)	/* no upper bound yet: grow gently */
+			next = hi > avail && lo ? lo + lo / 4 + 1 : lo + (hi - lo) / 2;
 		len = next > avail ? avail : (size_t)next;
 	}
 	*used = lo;
@@ -413,20 +413,29 @@ int sharefs_z_compress_mem(struct sharefs_zc *zc, const struct sharefs_build *b,
 
 /*
  * Store a content that is whole in memory (and not a duplicate): its
- * compressed pclusters if they take fewer blocks than the flat layout,
- * else flat.  Compresses it first if no reader thread did.
+ * compressed pclusters if they and their indexes take fewer bytes than
+ * the flat layout, else flat.  Compresses it first if no reader thread
+ * did.
  */
 int sharefs_z_store_mem(struct sharefs_build *b, struct sharefs_content *c,
 			const uint8_t *buf)
 {
 	unsigned int bits = b->opts.blkszbits;
-	uint64_t flat = (c->size >> bits) +
-			(c->tail_block && (c->size & (b->blksz - 1)) ? 1 : 0);
+	uint64_t tail = c->size & (b->blksz - 1), flat, packed;
 	int err = 0;
 
 	if (!c->zext)
 		err = sharefs_z_compress_mem(b->z->zc, b, c, buf);
-	if (!err && c->zblocks < flat) {
+	/*
+	 * Bytes either way: an inline tail is not free, it takes inode-area
+	 * bytes; the compressed file's indexes do too (and alignment, at
+	 * most 7 bytes, left out).
+	 */
+	flat = (c->size - tail) + (c->tail_block && tail ? b->blksz : tail);
+	packed = (c->zblocks << bits) + SHAREFS_Z_FULL_INDEX_POS(0) +
+		 ((c->size + b->blksz - 1) >> bits) *
+		 sizeof(struct sharefs_z_lcluster_index);
+	if (!err && packed < flat) {
 		c->compressed = true;
 		c->blkaddr = b->data_next;
 		err = sharefs_pwrite_all(b->fd, c->zmem, (size_t)(c->zblocks << bits),
