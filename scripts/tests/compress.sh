@@ -18,7 +18,7 @@
 #     SHA-256 of its (uncompressed) content; with --verity,
 #     `fsverity digest` of the extracted file is SHA-256 of the descriptor
 #     rebuilt from its trusted.sharefs.verity;
-#   - dump.erofs says the large files are compressed (layout 1).
+#   - dump.erofs says the large files are compressed (layout 3: compact).
 # Then: -j1 and -j4 write the same image (each algorithm, both pcluster
 # sizes); a 1024-byte-block image passes fsck.erofs 1.9 too; bad -z and -C
 # values are usage errors (exit 2) with a message that names the problem.
@@ -175,7 +175,7 @@ PY
 compressed() {	# image: the files that must be compressed are
 	local f
 	for f in d/e/text5m d/e/rand5m d/mix3 sparse.mid t65537; do
-		dump19 --path=/$f "$1" | grep -q "Layout: 1 " || { echo "$f is not compressed"; return 1; }
+		dump19 --path=/$f "$1" | grep -q "Layout: 3 " || { echo "$f is not compressed"; return 1; }
 	done
 }
 same_image() {	# image source mkfs-options...: -j1 and -j4 give it again
@@ -192,7 +192,7 @@ verify() {
 	check "$name: extraction = source; fingerprints$([ "$verity" = 1 ] && echo ", verity digests") of the content ($nfiles files)" \
 		sh -c 'out=$(python3 "$1" "$2" "$3" "$4") && echo "$out" && [ "$out" = "$5 files" ]' \
 		_ "$work/cmp.py" "$src" "$x" "$verity" "$nfiles"
-	check "$name: the large files are compressed (dump.erofs: layout 1)" compressed "$img"
+	check "$name: the large files are compressed (dump.erofs: layout 3)" compressed "$img"
 	rm -rf "$x"
 }
 

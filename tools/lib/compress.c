@@ -17,7 +17,8 @@
  *    one starts in the next lcluster;
  *  - an extent that does not shrink (its pcluster would be as large as
  *    its bytes) is stored plain: one block holding its bytes from the
- *    block's start;
+ *    block's start; but the file's last extent stays compressed when
+ *    plain ones would take more blocks (see plain_blocks());
  *  - readers ask a plain extent only for bytes up to the end of the
  *    lcluster they read, and refuse a plain extent longer than its block.
  *    A plain extent that runs past an lcluster end into the file's last
@@ -44,9 +45,7 @@
  * hashed for the fingerprint are the bytes handed to the compressor, and
  * --verity reads the content back by decompressing what the image holds.
  *
- * Indexes are full (8 bytes per lcluster), written by image.c through
- * sharefs_z_emit_meta(); sharefs_z_write_cfgs() writes the COMPR_CFGS
- * records that zstd and big pclusters need.
+ * The map header, the indexes and the COMPR_CFGS records are zmeta.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,9 +61,7 @@
 
 #define IN_MAX		(1u << 20)	/* uncompressed bytes in one extent, at most */
 #define MAX_LCLUSTERS	1024		/* ... and lclusters; d0 must stay below CBLKCNT */
-#define ZSTD_WLOG	20		/* zstd window log: covers IN_MAX */
-#define ZSTD_TRIES	8		/* compressions per zstd pcluster, at most */
-#define LZ4_WINDOW	65535		/* LZ4 match offsets are 16-bit */
+#define ZSTD_TRIES	12		/* compressions per zstd pcluster, at most */
 
 /* ---- options ---- */
 
@@ -175,7 +172,19 @@ struct sharefs_zstream {
 
 static size_t pcluster_bytes(const struct sharefs_opts *o)
 {
+	return sharefs_z_pcluster(o);
+}
+
+/* Largest pcluster of the build, bytes. */
+unsigned int sharefs_z_pcluster(const struct sharefs_opts *o)
+{
 	return o->pcluster ? o->pcluster : 1u << o->blkszbits;
+}
+
+/* The on-disk algorithm (SHAREFS_Z_ALG_*) of the build's codec. */
+int sharefs_z_alg(const struct sharefs_opts *o)
+{
+	return codec_of(o->zcodec)->alg;
 }
 
 struct sharefs_zc *sharefs_zc_new(const struct sharefs_build *b)
@@ -198,7 +207,7 @@ struct sharefs_zc *sharefs_zc_new(const struct sharefs_build *b)
 		    ZSTD_isError(ZSTD_CCtx_setParameter(zc->zstd,
 				ZSTD_c_compressionLevel, zc->level)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(zc->zstd,
-				ZSTD_c_windowLog, ZSTD_WLOG))) {
+				ZSTD_c_windowLog, SHAREFS_Z_ZSTD_WLOG))) {
 			sharefs_msg("zstd: cannot set up a compressor (level %d)",
 				    zc->level);
 			exit(1);
@@ -222,7 +231,8 @@ void sharefs_zc_free(struct sharefs_zc *zc)
 /*
  * zstd has no "fill this much output" mode: try input lengths, each from
  * the ratio of the last try, and keep the longest that fits, stopping
- * when the bounds are within 1/64 of each other.  Each try is a whole
+ * when it fills the pcluster to within 1/256 or the bounds on the input
+ * are within 1/512 of each other.  Each try is a whole
  * frame, so the result depends on the input alone.
  */
 static int zstd_fill(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
@@ -254,7 +264,8 @@ static int zstd_fill(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 		} else {
 			hi = len;
 		}
-		if (hi - lo <= lo / 64 + 16)
+		/* full to within 1/256, or the input within 1/512 */
+		if (*n >= cap - cap / 256 || hi - lo <= lo / 512 + 16)
 			break;
 		/* aim a little under the capacity: more input, more output */
 		next = (uint64_t)len * (cap - cap / 32) / (r ? r : 1);
@@ -310,6 +321,29 @@ static bool nonhead_follows(uint64_t s, uint64_t end, uint64_t size,
 }
 
 /*
+ * Blocks that plain extents take for the last @len bytes of a file, the
+ * first starting @c bytes into its lcluster (see next_extent()).  The last
+ * extent is kept compressed when it takes fewer: 3300 bytes that start
+ * 1000 bytes into an lcluster take two plain blocks, or one compressed
+ * (which may then decode to less than a block: no extent follows it).
+ */
+static size_t plain_blocks(size_t c, size_t len, size_t blksz)
+{
+	size_t blocks = 0;
+
+	while (len) {
+		size_t l = len < blksz ? len : blksz;
+
+		if (l == len && c + l > blksz)
+			l = blksz - c;
+		blocks++;
+		len -= l;
+		c = (c + l) & (blksz - 1);
+	}
+	return blocks;
+}
+
+/*
  * The extent that starts at content byte @s, chosen from in[0, avail) =
  * content bytes [s, s + avail), avail = min(IN_MAX, size - s) (its whole
  * lookahead, so the choice depends on the content alone).  Builds its
@@ -335,7 +369,8 @@ static int next_extent(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 		return err;
 	memset(e, 0, sizeof(*e));
 	e->lstart = s;
-	if (n && (nblks << bits) < used) {
+	if (n && ((nblks << bits) < used ||
+		  (s + used == size && nblks < plain_blocks(c, used, blksz)))) {
 		pad = (nblks << bits) - n;
 		memset(zc->pcl, 0, pad);
 		memcpy(zc->pcl + pad, zc->out, n);
@@ -630,118 +665,4 @@ int sharefs_z_read(struct sharefs_build *b, struct sharefs_content *c,
 	free(pcl);
 	free(out);
 	return err;
-}
-
-/* ---- metadata: the map header and full indexes after the inode ---- */
-
-static uint64_t lclusters(const struct sharefs_build *b, uint64_t size)
-{
-	return (size + b->blksz - 1) >> b->opts.blkszbits;
-}
-
-/* Bytes after inode and xattrs (@ibody bytes, from a 32-byte slot). */
-size_t sharefs_z_meta_size(const struct sharefs_build *b,
-			   const struct sharefs_node *n, size_t ibody)
-{
-	return (size_t)(SHAREFS_Z_FULL_INDEX_POS(ibody) - ibody +
-			lclusters(b, n->size) * sizeof(struct sharefs_z_lcluster_index));
-}
-
-static bool big_pcluster(const struct sharefs_build *b)
-{
-	return pcluster_bytes(&b->opts) > b->blksz;
-}
-
-/* The index of lcluster @lcn, which lies in extent @i of @c. */
-static void fill_index(const struct sharefs_build *b,
-		       const struct sharefs_content *c, uint32_t i,
-		       uint64_t lcn, struct sharefs_z_lcluster_index *di)
-{
-	unsigned int bits = b->opts.blkszbits;
-	const struct sharefs_zext *e = &c->zext[i];
-	uint64_t head = e->lstart >> bits, next;
-	uint16_t d0;
-
-	memset(di, 0, sizeof(*di));
-	if (head == lcn) {
-		di->di_advise = cpu_to_le16(e->plain ? SHAREFS_Z_LCLUSTER_PLAIN :
-					    SHAREFS_Z_LCLUSTER_HEAD1);
-		di->di_clusterofs = cpu_to_le16((uint16_t)(e->lstart & (b->blksz - 1)));
-		di->di_u.blkaddr = cpu_to_le32((uint32_t)(c->blkaddr + e->pblk));
-		return;
-	}
-	next = i + 1 < c->nzext ? c->zext[i + 1].lstart >> bits :
-				  lclusters(b, c->size);
-	d0 = (uint16_t)(lcn - head);
-	if (d0 == 1 && big_pcluster(b))
-		d0 = (uint16_t)(SHAREFS_Z_LI_D0_CBLKCNT | e->nblks);
-	di->di_advise = cpu_to_le16(SHAREFS_Z_LCLUSTER_NONHEAD);
-	di->di_u.delta[0] = cpu_to_le16(d0);
-	di->di_u.delta[1] = cpu_to_le16((uint16_t)(next - lcn));
-}
-
-/* Map header and indexes of compressed node @n, whose inode is at @p. */
-void sharefs_z_emit_meta(const struct sharefs_build *b,
-			 const struct sharefs_node *n, uint8_t *p, size_t ibody)
-{
-	const struct sharefs_content *c = n->content;
-	const struct zcodec *z = codec_of(b->opts.zcodec);
-	struct sharefs_z_map_header h;
-	uint8_t *ix = p + SHAREFS_Z_FULL_INDEX_POS(ibody);
-	uint64_t nlc = lclusters(b, c->size);
-	uint32_t i = 0;
-
-	memset(&h, 0, sizeof(h));
-	h.h_advise = cpu_to_le16(big_pcluster(b) ? SHAREFS_Z_ADVISE_BIG_PCLUSTER_1 : 0);
-	h.h_algorithmtype = (uint8_t)z->alg;
-	h.h_clusterbits = 0;		/* lcluster = block */
-	memcpy(p + SHAREFS_Z_MAP_HEADER_POS(ibody), &h, sizeof(h));
-	for (uint64_t lcn = 0; lcn < nlc; lcn++) {
-		struct sharefs_z_lcluster_index di;
-
-		while (i + 1 < c->nzext &&
-		       (c->zext[i + 1].lstart >> b->opts.blkszbits) <= lcn)
-			i++;
-		fill_index(b, c, i, lcn, &di);
-		memcpy(ix + lcn * sizeof(di), &di, sizeof(di));
-	}
-}
-
-/*
- * The COMPR_CFGS records at @at (right after the superblock), if the image
- * needs them: zstd always, LZ4 with big pclusters (readers size their
- * buffers by max_pclusterblks).  Returns their bytes (a multiple of 4) and
- * in *algs the bitmap for the superblock's u1, 0 without records.
- */
-size_t sharefs_z_write_cfgs(const struct sharefs_build *b, uint8_t *at,
-			    uint16_t *algs)
-{
-	const struct zcodec *z = codec_of(b->opts.zcodec);
-	__le16 size;
-
-	*algs = 0;
-	if (!b->zused || (z->alg == SHAREFS_Z_ALG_LZ4 && !big_pcluster(b)))
-		return 0;
-	*algs = (uint16_t)(1u << z->alg);
-	if (z->alg == SHAREFS_Z_ALG_ZSTD) {
-		struct sharefs_z_zstd_cfgs zc = {
-			.windowlog = ZSTD_WLOG - SHAREFS_Z_ZSTD_WINDOWLOG_MIN,
-		};
-
-		size = cpu_to_le16(sizeof(zc));
-		memcpy(at, &size, 2);
-		memcpy(at + 2, &zc, sizeof(zc));
-		return 8;
-	} else {
-		struct sharefs_z_lz4_cfgs lc = {
-			.max_distance = cpu_to_le16(LZ4_WINDOW),
-			.max_pclusterblks = cpu_to_le16((uint16_t)
-				(pcluster_bytes(&b->opts) >> b->opts.blkszbits)),
-		};
-
-		size = cpu_to_le16(sizeof(lc));
-		memcpy(at, &size, 2);
-		memcpy(at + 2, &lc, sizeof(lc));
-		return 16;
-	}
 }

@@ -252,7 +252,7 @@ static bool has_data(const struct sharefs_node *n)
 static size_t inode_extra(const struct sharefs_build *b,
 			  const struct sharefs_node *n, size_t ibody)
 {
-	if (n->datalayout == SHAREFS_INODE_COMPRESSED_FULL)
+	if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT)
 		return sharefs_z_meta_size(b, n, ibody);
 	if (n->datalayout == SHAREFS_INODE_CHUNK_BASED)
 		return (size_t)n->content->nchunks * SHAREFS_BLOCK_MAP_ENTRY_SIZE;
@@ -297,7 +297,7 @@ static int layout_node(struct sharefs_build *b, struct sharefs_node *n)
 		return 0;
 	if (S_ISREG(n->mode) && n->content->compressed) {
 		/* indexes after the inode; no inline tail (no ztailpacking) */
-		n->datalayout = SHAREFS_INODE_COMPRESSED_FULL;
+		n->datalayout = SHAREFS_INODE_COMPRESSED_COMPACT;
 		b->zused = true;
 		return 0;
 	}
@@ -353,8 +353,11 @@ static uint32_t node_startblk(const struct sharefs_node *n)
 	return (uint32_t)n->blkaddr;
 }
 
-/* Write inode, xattrs and inline tail / chunk map at meta + nid * 32. */
-static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
+/*
+ * Write inode, xattrs and inline tail / chunk map / compressed indexes at
+ * meta + nid * 32.
+ */
+static int emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 		       uint8_t *meta)
 {
 	uint8_t *p = meta + (n->nid << SHAREFS_ISLOTBITS), *inode = p;
@@ -370,7 +373,7 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 		iu.rdev = cpu_to_le32(encode_dev(n->rdev_major, n->rdev_minor));
 	else if (n->datalayout == SHAREFS_INODE_CHUNK_BASED)
 		iu.c.format = cpu_to_le16((uint16_t)n->content->chunkbits);
-	else if (n->datalayout == SHAREFS_INODE_COMPRESSED_FULL)
+	else if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT)
 		iu.blocks_lo = cpu_to_le32((uint32_t)n->content->zblocks);
 	else if (has_data(n))
 		iu.startblk_lo = cpu_to_le32(node_startblk(n));
@@ -429,8 +432,8 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 			p += SHAREFS_XATTR_ALIGN(sizeof(e) + x->name_len + x->value_len);
 		}
 	}
-	if (n->datalayout == SHAREFS_INODE_COMPRESSED_FULL) {
-		sharefs_z_emit_meta(b, n, inode, (size_t)(p - inode));
+	if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT) {
+		return sharefs_z_emit_meta(b, n, inode, (size_t)(p - inode));
 	} else if (n->datalayout == SHAREFS_INODE_CHUNK_BASED) {
 		for (uint32_t i = 0; i < n->content->nchunks; i++) {
 			__le32 v = cpu_to_le32(n->content->chunkmap[i]);
@@ -444,6 +447,7 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 
 		memcpy(p, src, tail);
 	}
+	return 0;
 }
 
 static void write_super(struct sharefs_build *b, uint8_t *head,
@@ -559,9 +563,10 @@ int sharefs_write_image(struct sharefs_build *b)
 			dir_fill(o.v[i], b->blksz);
 
 	meta = sharefs_xcalloc(1, (size_t)(((meta_bytes + b->blksz - 1) >> bits) << bits));
-	for (size_t i = 0; i < o.n; i++)
-		emit_inode(b, o.v[i], meta);
-	err = sharefs_pwrite_all(b->fd, meta,
+	for (size_t i = 0; i < o.n && !err; i++)
+		err = emit_inode(b, o.v[i], meta);
+	if (!err)
+		err = sharefs_pwrite_all(b->fd, meta,
 				 (size_t)(((meta_bytes + b->blksz - 1) >> bits) << bits),
 				 meta_blkaddr << bits);
 	free(meta);

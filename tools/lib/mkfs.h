@@ -233,6 +233,7 @@ void sharefs_add_content_xattrs(struct sharefs_build *b, struct sharefs_node *n)
 /* compress.c */
 struct sharefs_zc;
 #define SHAREFS_Z_SMALL_MAX	(1u << 20)	/* compressed in memory, may stay flat */
+#define SHAREFS_Z_ZSTD_WLOG	20		/* zstd window log: covers an extent */
 const char *sharefs_z_parse(const char *spec, struct sharefs_opts *o);
 const char *sharefs_z_check_pcluster(const struct sharefs_opts *o);
 struct sharefs_zc *sharefs_zc_new(const struct sharefs_build *b);
@@ -249,10 +250,14 @@ int sharefs_z_stream_write(struct sharefs_build *b, struct sharefs_content *c,
 int sharefs_z_stream_end(struct sharefs_build *b, struct sharefs_content *c);
 int sharefs_z_read(struct sharefs_build *b, struct sharefs_content *c,
 		   uint8_t *p, size_t len, uint64_t off);
+unsigned int sharefs_z_pcluster(const struct sharefs_opts *o);
+int sharefs_z_alg(const struct sharefs_opts *o);
+
+/* zmeta.c */
 size_t sharefs_z_meta_size(const struct sharefs_build *b,
 			   const struct sharefs_node *n, size_t ibody);
-void sharefs_z_emit_meta(const struct sharefs_build *b,
-			 const struct sharefs_node *n, uint8_t *p, size_t ibody);
+int sharefs_z_emit_meta(const struct sharefs_build *b,
+			const struct sharefs_node *n, uint8_t *p, size_t ibody);
 size_t sharefs_z_write_cfgs(const struct sharefs_build *b, uint8_t *at,
 			    uint16_t *algs);
 

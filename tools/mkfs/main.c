@@ -58,7 +58,7 @@ static const char usage_text[] =
 "  -z, --compress=ALG[,LEVEL]\n"
 "                         compress regular files: lz4, lz4hc (level 1-12,\n"
 "                         default 9) or zstd (level 1-22, default 3), as\n"
-"                         EROFS compressed extents with full indexes; files\n"
+"                         EROFS compressed extents with compact indexes; files\n"
 "                         and extents that do not shrink stay uncompressed.\n"
 "                         Fingerprints (and --verity trees) are of the\n"
 "                         uncompressed bytes.  Stock erofs reads lz4 from\n"
