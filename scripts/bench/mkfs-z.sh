@@ -3,14 +3,15 @@
 # 1.9 -z at the same settings, on a Debian rootfs.  Prints a markdown
 # table: image size (and the ratio to the uncompressed content) and time.
 #
-#   scripts/bench/mkfs-z.sh [-s ROOT] [-r RUNS] [-o DIR]
+#   scripts/bench/mkfs-z.sh [-s ROOT] [-r RUNS] [-o DIR] [-z "ALGS"] [-C "SIZES"]
 #
 # ROOT (default: the unstable chroot, $SID_ROOT) is packed once into
 # DIR/root.tar with `tar --one-file-system`, so that nothing mounted in it
 # (a /proc while a script runs in the chroot) is ever walked; both tools
 # read that tar (mkfs.sharefs --tar, mkfs.erofs --tar=f), warm (the tar is
 # read once before the runs).  For each of lz4, lz4hc (level 9) and zstd
-# (level 3), with 1-block and 64 KiB pclusters (-C 65536), the two tools
+# (level 3) (-z picks some), with 1-block and 64 KiB pclusters (-C
+# "block 65536" by default), the two tools
 # alternate RUNS times (default 3); the table has the median wall and CPU
 # (user + system) time of each, the timed region being the command and a
 # sync of its image.  mkfs.erofs gets --xattr-inode-digest=
@@ -20,13 +21,15 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/lib.sh"
-root=$SID_ROOT runs=3 out=/var/tmp/sharefs-bench-mkz
-while getopts s:r:o: opt; do
+root=$SID_ROOT runs=3 out=/var/tmp/sharefs-bench-mkz algs="lz4 lz4hc zstd" sizes="block 65536"
+while getopts s:r:o:z:C: opt; do
 	case $opt in
 	s) root=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) echo "usage: $0 [-s ROOT] [-r RUNS] [-o DIR]" >&2; exit 2 ;;
+	z) algs=$OPTARG ;;
+	C) sizes=$OPTARG ;;
+	*) echo "usage: $0 [-s ROOT] [-r RUNS] [-o DIR] [-z ALGS] [-C SIZES]" >&2; exit 2 ;;
 	esac
 done
 mkfs=$top/tools/mkfs.sharefs
@@ -78,8 +81,9 @@ echo "mkfs.erofs: $(sid_exec mkfs.erofs --version 2>&1 | head -n 1); $runs runs,
 echo
 echo "| -z | -C | mkfs.sharefs image | mkfs.erofs image | size sharefs/erofs | mkfs.sharefs wall / CPU | mkfs.erofs wall / CPU | wall, CPU sharefs/erofs |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for z in lz4 lz4hc zstd; do
-	for C in "" 65536; do
+for z in $algs; do
+	for C in $sizes; do
+		[ "$C" = block ] && C=
 		declare -a sw=() sc=() ew=() ec=()
 		for r in $(seq "$runs"); do
 			for who in sharefs erofs; do
