@@ -144,6 +144,48 @@ sharefs s-b1024 full -b 1024
 diffimg s-b1024 $sharefs_fields fp=trusted.fingerprint needs=6.4
 sharefs s-ishare full --ishare-xattr
 diffimg s-ishare $sharefs_fields fp=trusted.fingerprint needs=6.4
+# mkfs.sharefs -z (compress.c, zmeta.c): compact indexes, plain extents
+# where nothing shrinks, big pclusters with -C; stock erofs must read every
+# file as the source has it (zstd from Linux 6.10).  The tree: 'full' and
+# compressible files of awkward sizes, text broken by random runs (plain
+# extents, then compressed ones starting mid-block), zeros.
+sztree() {
+	local d=$trees/szfull
+	[ -d "$d" ] && return
+	cp -a "$(tree full)" "$d.tmp"
+	python3 - "$d.tmp/z" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+os.makedirs(root)
+rnd = random.Random(4)
+words = [''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rnd.randint(2, 9)))
+         for _ in range(300)]
+def text(n):
+    out, size = [], 0
+    while size < n:
+        w = rnd.choice(words) + rnd.choice(' ,\n.;')
+        out.append(w)
+        size += len(w)
+    return ''.join(out).encode()[:n]
+def put(name, data):
+    with open(os.path.join(root, name), 'wb') as f:
+        f.write(data)
+for n in (4095, 4097, 8191, 8193, 12289, 65535, 65537, 1048577, 3 << 20):
+    put('t%d' % n, text(n))
+put('mix', rnd.randbytes(10000) + text(50000) + rnd.randbytes(5000) + text(3))
+put('mix2', text(70001) + rnd.randbytes(4099) + text(4098))
+put('zeros', bytes(1 << 20))
+PY
+	ln "$d.tmp/z/t65537" "$d.tmp/z/hard"
+	mv "$d.tmp" "$d"
+}
+sztree
+sharefs s-zlz4 szfull -z lz4
+diffimg s-zlz4 $sharefs_fields fp=trusted.fingerprint
+sharefs s-zlz4hc szfull -z lz4hc,12 -C 65536 --verity
+diffimg s-zlz4hc $sharefs_fields fp=trusted.fingerprint ignore=trusted.sharefs.verity
+sharefs s-zzstd szfull -z zstd,9 -C 131072
+diffimg s-zzstd $sharefs_fields fp=trusted.fingerprint needs=6.10
 # --verity: packed Merkle trees in blocks no inode owns,
 # trusted.sharefs.verity beside the fingerprint; stock erofs must read
 # every file as sharefs does

@@ -49,6 +49,7 @@ host_suite tools make -s -C tools check
 host_suite first-run scripts/tests/first-run.sh
 host_suite packages scripts/tests/packages.sh
 host_suite verity scripts/tests/verity.sh
+host_suite compress scripts/tests/compress.sh
 
 step selftests make -s selftests
 step images scripts/build-images.sh

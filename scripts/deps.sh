@@ -12,6 +12,7 @@
 #   libfsverity-dev mkfs.sharefs --verity computes fs-verity Merkle trees
 #                 with libfsverity (fsverity-utils)
 #   fsverity      `fsverity digest`: the oracle of scripts/tests/verity.sh
+#   liblz4-dev libzstd-dev  mkfs.sharefs -z lz4, lz4hc and zstd
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] ||
@@ -20,4 +21,4 @@ host_install make gcc libc6-dev pkg-config file python3 \
 	qemu-system-x86 busybox-static erofs-utils debootstrap \
 	debian-archive-keyring cpio kmod xz-utils zstd acl attr \
 	libarchive-dev libssl-dev dwarves dkms e2fsprogs cryptsetup-bin \
-	libfsverity-dev fsverity
+	libfsverity-dev fsverity liblz4-dev libzstd-dev

@@ -129,7 +129,8 @@ struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 	}
 	slot = digest_slot(b, c->digest);
 	for (struct sharefs_content *o = b->hash[slot]; o; o = o->hnext)
-		if (o->size == c->size && (o->tail_block || !c->tail_block) &&
+		if (o->size == c->size &&
+		    (o->compressed || o->tail_block || !c->tail_block) &&
 		    !memcmp(o->digest, c->digest, sizeof(c->digest)))
 			return o;
 	c->hnext = b->hash[slot];
@@ -306,6 +307,8 @@ int sharefs_content_read(struct sharefs_build *b, struct sharefs_content *c,
 {
 	uint64_t tailoff = c->size - c->size % b->blksz;
 
+	if (c->compressed)
+		return sharefs_z_read(b, c, p, len, off);
 	if (off > c->size || len > c->size - off)
 		return -EINVAL;
 	while (len) {
@@ -363,7 +366,8 @@ static void find_data(struct sharefs_build *b, struct sharefs_content *c,
  * hash a small one whole (c->buf, c->digest).  A large or sparse one stays
  * open (c->fd) for the committer, which streams it into place.
  */
-static int read_source(struct sharefs_build *b, struct sharefs_content *c)
+static int read_source(struct sharefs_build *b, struct sharefs_content *c,
+		       struct sharefs_zc *zc)
 {
 	struct stat st;
 	off_t h;
@@ -377,8 +381,9 @@ static int read_source(struct sharefs_build *b, struct sharefs_content *c)
 		close(fd);
 		return -EIO;
 	}
+	/* -z: holes are zeros to the compressor, which makes them cheap */
 	h = lseek(fd, 0, SEEK_HOLE);
-	if (h >= 0 && (uint64_t)h < c->size)
+	if (!b->opts.zcodec && h >= 0 && (uint64_t)h < c->size)
 		find_data(b, c, fd);
 	if (c->sparse || c->size > SMALL_MAX) {
 		c->fd = fd;
@@ -390,6 +395,9 @@ static int read_source(struct sharefs_build *b, struct sharefs_content *c)
 	if (!err && !EVP_Digest(c->buf, (size_t)c->size, c->digest, NULL,
 				EVP_sha256(), NULL))
 		err = -ENOMEM;
+	/* compressed here, on the reader's thread; the committer decides */
+	if (!err && zc)
+		err = sharefs_z_compress_mem(zc, b, c, c->buf);
 	if (err) {
 		free(c->buf);
 		c->buf = NULL;
@@ -407,6 +415,8 @@ static int commit_buffered(struct sharefs_build *b, struct sharefs_content *c)
 	c->same = sharefs_content_dedup(b, c);
 	if (c->same) {
 		b->dedup_bytes += c->size;
+	} else if (b->opts.zcodec) {
+		err = sharefs_z_store_mem(b, c, c->buf);
 	} else {
 		sharefs_content_place(b, c);
 		err = sharefs_content_write(b, c, c->buf, (size_t)c->size, 0);
@@ -415,6 +425,8 @@ static int commit_buffered(struct sharefs_build *b, struct sharefs_content *c)
 	}
 	free(c->buf);
 	c->buf = NULL;
+	free(c->zmem);
+	c->zmem = NULL;
 	return err;
 }
 
@@ -423,8 +435,13 @@ static int commit_stream(struct sharefs_build *b, struct sharefs_content *c,
 			 uint8_t *buf, EVP_MD_CTX *md)
 {
 	unsigned int shift = b->opts.blkszbits + c->chunkbits;
-	uint64_t start = sharefs_content_place(b, c), off = 0;
+	uint64_t start = b->data_next, off = 0;
 	int err = 0;
+
+	if (b->opts.zcodec)
+		sharefs_z_stream_begin(b, c);
+	else
+		sharefs_content_place(b, c);
 
 	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		err = -ENOMEM;
@@ -445,12 +462,16 @@ static int commit_stream(struct sharefs_build *b, struct sharefs_content *c,
 			err = sharefs_pread_all(c->fd, buf, (size_t)len, off);
 		if (!err && !EVP_DigestUpdate(md, buf, (size_t)len))
 			err = -ENOMEM;
-		if (!err && !hole)
+		if (!err && b->opts.zcodec)
+			err = sharefs_z_stream_write(b, c, buf, (size_t)len);
+		else if (!err && !hole)
 			err = sharefs_content_write(b, c, buf, (size_t)len, off);
 		off += len;
 	}
 	close(c->fd);
 	c->fd = -1;
+	if (!err && b->opts.zcodec)
+		err = sharefs_z_stream_end(b, c);
 	if (!err && !EVP_DigestFinal_ex(md, c->digest, NULL))
 		err = -ENOMEM;
 	if (!err)
@@ -471,6 +492,7 @@ struct pipeline {
 static void *reader_thread(void *arg)
 {
 	struct pipeline *p = arg;
+	struct sharefs_zc *zc = p->b->opts.zcodec ? sharefs_zc_new(p->b) : NULL;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -484,13 +506,14 @@ static void *reader_thread(void *arg)
 			break;
 		c = p->b->contents[p->next++];
 		pthread_mutex_unlock(&p->lock);
-		err = read_source(p->b, c);
+		err = read_source(p->b, c, zc);
 		pthread_mutex_lock(&p->lock);
 		c->err = err;
 		c->ready = true;
 		pthread_cond_broadcast(&p->ready);
 	}
 	pthread_mutex_unlock(&p->lock);
+	sharefs_zc_free(zc);
 	return NULL;
 }
 
@@ -502,7 +525,7 @@ static int wait_ready(struct pipeline *p, size_t i, int readers)
 
 	if (!readers) {
 		p->next = i + 1;
-		return read_source(p->b, c);
+		return read_source(p->b, c, NULL);	/* the committer compresses */
 	}
 	pthread_mutex_lock(&p->lock);
 	while (!c->ready)

@@ -26,7 +26,8 @@
 #include <unistd.h>
 #include "mkfs.h"
 
-#define PREFIX_TABLE_OFF	(SHAREFS_SUPER_OFFSET + sizeof(struct sharefs_super_block))
+/* after the superblock: COMPR_CFGS records (-z), then the prefix table */
+#define SB_END	(SHAREFS_SUPER_OFFSET + sizeof(struct sharefs_super_block))
 
 void sharefs_build_init(struct sharefs_build *b, const struct sharefs_opts *o)
 {
@@ -249,8 +250,10 @@ static bool has_data(const struct sharefs_node *n)
 
 /* Bytes after inode and xattrs that belong to the inode's slot run. */
 static size_t inode_extra(const struct sharefs_build *b,
-			  const struct sharefs_node *n)
+			  const struct sharefs_node *n, size_t ibody)
 {
+	if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT)
+		return sharefs_z_meta_size(b, n, ibody);
 	if (n->datalayout == SHAREFS_INODE_CHUNK_BASED)
 		return (size_t)n->content->nchunks * SHAREFS_BLOCK_MAP_ENTRY_SIZE;
 	if (n->inl)
@@ -292,6 +295,12 @@ static int layout_node(struct sharefs_build *b, struct sharefs_node *n)
 	n->inl = false;
 	if (!has_data(n))
 		return 0;
+	if (S_ISREG(n->mode) && n->content->compressed) {
+		/* indexes after the inode; no inline tail (no ztailpacking) */
+		n->datalayout = SHAREFS_INODE_COMPRESSED_COMPACT;
+		b->zused = true;
+		return 0;
+	}
 	if (S_ISREG(n->mode) && n->content->sparse) {
 		n->datalayout = SHAREFS_INODE_CHUNK_BASED;
 		b->feature_incompat |= SHAREFS_FEATURE_INCOMPAT_CHUNKED_FILE;
@@ -313,7 +322,7 @@ static uint64_t place_inodes(struct sharefs_build *b, struct order *o)
 		struct sharefs_node *n = o->v[i];
 		size_t ibody = (n->compact ? sizeof(struct sharefs_inode_compact) :
 				sizeof(struct sharefs_inode_extended)) + n->xattr_size;
-		size_t extra = inode_extra(b, n);
+		size_t extra = inode_extra(b, n, ibody);
 		uint64_t inblk;
 
 		pos = (pos + 31) & ~31ull;
@@ -344,11 +353,14 @@ static uint32_t node_startblk(const struct sharefs_node *n)
 	return (uint32_t)n->blkaddr;
 }
 
-/* Write inode, xattrs and inline tail / chunk map at meta + nid * 32. */
-static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
+/*
+ * Write inode, xattrs and inline tail / chunk map / compressed indexes at
+ * meta + nid * 32.
+ */
+static int emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 		       uint8_t *meta)
 {
-	uint8_t *p = meta + (n->nid << SHAREFS_ISLOTBITS);
+	uint8_t *p = meta + (n->nid << SHAREFS_ISLOTBITS), *inode = p;
 	uint16_t icount = n->xattr_size ?
 		(uint16_t)((n->xattr_size - sizeof(struct sharefs_xattr_ibody_header)) / 4 + 1) : 0;
 	uint16_t fmt = (uint16_t)((n->compact ? SHAREFS_I_VERSION_COMPACT :
@@ -361,6 +373,8 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 		iu.rdev = cpu_to_le32(encode_dev(n->rdev_major, n->rdev_minor));
 	else if (n->datalayout == SHAREFS_INODE_CHUNK_BASED)
 		iu.c.format = cpu_to_le16((uint16_t)n->content->chunkbits);
+	else if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT)
+		iu.blocks_lo = cpu_to_le32((uint32_t)n->content->zblocks);
 	else if (has_data(n))
 		iu.startblk_lo = cpu_to_le32(node_startblk(n));
 
@@ -418,7 +432,9 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 			p += SHAREFS_XATTR_ALIGN(sizeof(e) + x->name_len + x->value_len);
 		}
 	}
-	if (n->datalayout == SHAREFS_INODE_CHUNK_BASED) {
+	if (n->datalayout == SHAREFS_INODE_COMPRESSED_COMPACT) {
+		return sharefs_z_emit_meta(b, n, inode, (size_t)(p - inode));
+	} else if (n->datalayout == SHAREFS_INODE_CHUNK_BASED) {
 		for (uint32_t i = 0; i < n->content->nchunks; i++) {
 			__le32 v = cpu_to_le32(n->content->chunkmap[i]);
 
@@ -431,6 +447,7 @@ static void emit_inode(struct sharefs_build *b, struct sharefs_node *n,
 
 		memcpy(p, src, tail);
 	}
+	return 0;
 }
 
 static void write_super(struct sharefs_build *b, uint8_t *head,
@@ -440,6 +457,8 @@ static void write_super(struct sharefs_build *b, uint8_t *head,
 	uint32_t compat = SHAREFS_FEATURE_COMPAT_SB_CHKSUM |
 			  SHAREFS_FEATURE_COMPAT_MTIME;
 	int64_t bt = b->opts.have_timestamp ? b->opts.timestamp : b->epoch;
+	uint16_t algs;
+	size_t table = SB_END + sharefs_z_write_cfgs(b, head + SB_END, &algs);
 
 	memset(&dsb, 0, sizeof(dsb));
 	dsb.magic = cpu_to_le32(SHAREFS_MAGIC);
@@ -458,7 +477,7 @@ static void write_super(struct sharefs_build *b, uint8_t *head,
 	if (b->opts.ishare) {
 		/* long prefix table right after the superblock: one entry */
 		static const char infix[] = SHAREFS_FP_SUFFIX;
-		uint8_t *t = head + PREFIX_TABLE_OFF;
+		uint8_t *t = head + table;
 		__le16 sz = cpu_to_le16((uint16_t)(1 + sizeof(infix) - 1));
 
 		memcpy(t, &sz, 2);
@@ -468,8 +487,14 @@ static void write_super(struct sharefs_build *b, uint8_t *head,
 		compat |= SHAREFS_FEATURE_COMPAT_ISHARE_XATTRS |
 			  SHAREFS_FEATURE_COMPAT_PLAIN_XATTR_PFX;
 		dsb.xattr_prefix_count = 1;
-		dsb.xattr_prefix_start = cpu_to_le32(PREFIX_TABLE_OFF / 4);
+		dsb.xattr_prefix_start = cpu_to_le32((uint32_t)(table / 4));
 		dsb.ishare_xattr_prefix_id = b->ishare_prefix_id;
+	}
+	if (b->zused)	/* -z: compressed bytes end their pcluster */
+		b->feature_incompat |= SHAREFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	if (algs) {	/* the same bit says BIG_PCLUSTER */
+		b->feature_incompat |= SHAREFS_FEATURE_INCOMPAT_COMPR_CFGS;
+		dsb.u1 = cpu_to_le16(algs);
 	}
 	dsb.feature_compat = cpu_to_le32(compat);
 	dsb.feature_incompat = cpu_to_le32(b->feature_incompat);
@@ -538,9 +563,10 @@ int sharefs_write_image(struct sharefs_build *b)
 			dir_fill(o.v[i], b->blksz);
 
 	meta = sharefs_xcalloc(1, (size_t)(((meta_bytes + b->blksz - 1) >> bits) << bits));
-	for (size_t i = 0; i < o.n; i++)
-		emit_inode(b, o.v[i], meta);
-	err = sharefs_pwrite_all(b->fd, meta,
+	for (size_t i = 0; i < o.n && !err; i++)
+		err = emit_inode(b, o.v[i], meta);
+	if (!err)
+		err = sharefs_pwrite_all(b->fd, meta,
 				 (size_t)(((meta_bytes + b->blksz - 1) >> bits) << bits),
 				 meta_blkaddr << bits);
 	free(meta);

@@ -158,6 +158,7 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 	}
 	image = image_path;
 	sharefs_build_init(&b, o);
+	sharefs_z_init(&b);
 	b.image = image;
 	if (!b.opts.have_uuid) {
 		if (getrandom(b.opts.uuid, 16, 0) != 16) {
@@ -187,6 +188,7 @@ int sharefs_mkfs(const struct sharefs_opts *o, const char *image,
 		err = sharefs_verity_all(&b);	/* says what failed */
 	if (!err)
 		err = sharefs_write_image(&b);	/* says what failed */
+	sharefs_z_exit(&b);
 	if (!err && fsync(b.fd)) {
 		err = -errno;
 		sharefs_msg("%s: fsync: %s", tmp_path, strerror(errno));

@@ -48,6 +48,28 @@ struct sharefs_opts {
 	bool verity;			/* write trusted.sharefs.verity and trees */
 	unsigned int verity_salt_size;	/* 0: no salt (default) */
 	uint8_t verity_salt[SHAREFS_VERITY_MAX_SALT];
+	int zcodec;			/* -z: SHAREFS_ZC_*, NONE without -z */
+	int zlevel;			/* the codec's level (lz4hc, zstd) */
+	unsigned int pcluster;		/* -C: largest pcluster, bytes; 0: a block */
+};
+
+/* -z codecs (compress.c); lz4hc writes the LZ4 on-disk algorithm */
+#define SHAREFS_ZC_NONE		0
+#define SHAREFS_ZC_LZ4		1
+#define SHAREFS_ZC_LZ4HC	2
+#define SHAREFS_ZC_ZSTD		3
+
+/*
+ * One extent of a compressed content: uncompressed bytes [lstart, lstart +
+ * llen) are the decompression of the pcluster of nblks blocks at block
+ * pblk of the content (counted from its blkaddr), or, plain, its bytes.
+ */
+struct sharefs_zext {
+	uint64_t lstart;
+	uint32_t llen;
+	uint32_t pblk;
+	uint16_t nblks;
+	bool plain;
 };
 
 struct sharefs_xattr {
@@ -72,6 +94,12 @@ struct sharefs_content {
 	uint32_t nchunks;
 	uint32_t *chunkmap;		/* block of each chunk, or NULL_ADDR */
 	struct sharefs_content *same;	/* the first content with these bytes */
+	/* -z (compress.c): stored as extents at blkaddr, zblocks blocks */
+	bool compressed;
+	struct sharefs_zext *zext;
+	uint32_t nzext, capzext;
+	uint64_t zblocks;
+	uint8_t *zmem;			/* a reader's pclusters, not yet written */
 	/* --verity (verity.c): the xattr value (48 bytes + salt), tree_pos set */
 	struct sharefs_verity_xattr *verity;
 	uint8_t *tree;			/* packed tree, computed, until placed */
@@ -141,6 +169,8 @@ struct sharefs_build {
 	uint32_t fixed_nsec;
 	uint8_t ishare_prefix_id;
 	uint64_t total_blocks, inodes;
+	struct sharefs_zstream *z;	/* -z: the committer's compressor */
+	bool zused;			/* a compressed inode is in the image */
 };
 
 /* util.c */
@@ -202,6 +232,37 @@ struct sharefs_content *sharefs_content_dedup(struct sharefs_build *b,
 bool sharefs_want_inline(unsigned int blksz, unsigned int ibody_max,
 			 uint64_t size);
 void sharefs_add_content_xattrs(struct sharefs_build *b, struct sharefs_node *n);
+
+/* compress.c */
+struct sharefs_zc;
+#define SHAREFS_Z_SMALL_MAX	(1u << 20)	/* compressed in memory, may stay flat */
+#define SHAREFS_Z_ZSTD_WLOG	20		/* zstd window log: covers an extent */
+const char *sharefs_z_parse(const char *spec, struct sharefs_opts *o);
+const char *sharefs_z_check_pcluster(const struct sharefs_opts *o);
+struct sharefs_zc *sharefs_zc_new(const struct sharefs_build *b);
+void sharefs_zc_free(struct sharefs_zc *zc);
+int sharefs_z_init(struct sharefs_build *b);
+void sharefs_z_exit(struct sharefs_build *b);
+int sharefs_z_compress_mem(struct sharefs_zc *zc, const struct sharefs_build *b,
+			   struct sharefs_content *c, const uint8_t *buf);
+int sharefs_z_store_mem(struct sharefs_build *b, struct sharefs_content *c,
+			const uint8_t *buf);
+void sharefs_z_stream_begin(struct sharefs_build *b, struct sharefs_content *c);
+int sharefs_z_stream_write(struct sharefs_build *b, struct sharefs_content *c,
+			   const uint8_t *p, size_t len);
+int sharefs_z_stream_end(struct sharefs_build *b, struct sharefs_content *c);
+int sharefs_z_read(struct sharefs_build *b, struct sharefs_content *c,
+		   uint8_t *p, size_t len, uint64_t off);
+unsigned int sharefs_z_pcluster(const struct sharefs_opts *o);
+int sharefs_z_alg(const struct sharefs_opts *o);
+
+/* zmeta.c */
+size_t sharefs_z_meta_size(const struct sharefs_build *b,
+			   const struct sharefs_node *n, size_t ibody);
+int sharefs_z_emit_meta(const struct sharefs_build *b,
+			const struct sharefs_node *n, uint8_t *p, size_t ibody);
+size_t sharefs_z_write_cfgs(const struct sharefs_build *b, uint8_t *at,
+			    uint16_t *algs);
 
 /* verity.c */
 uint64_t sharefs_verity_tree_size(uint64_t size);

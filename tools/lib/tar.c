@@ -300,21 +300,64 @@ static int read_xattrs(struct tarctx *t, struct sharefs_node *n,
 	return 0;
 }
 
-static int read_file(struct tarctx *t, struct archive *a,
-		     struct archive_entry *e, struct sharefs_node *n,
-		     const char *path)
+/*
+ * Where a file's bytes go; the bytes hashed are the bytes stored.  Flat:
+ * into its blocks, holes left unwritten.  With -z a small content goes to
+ * memory first (compressed, or flat if that does not save blocks, once
+ * all of it is there), a large one through the compressor, which takes
+ * the zeros of the holes too.
+ */
+struct tar_sink {
+	struct sharefs_content *c;
+	uint8_t *mem;			/* -z, small: the whole content */
+	bool stream;			/* -z, large */
+};
+
+static int sink_data(struct tarctx *t, struct tar_sink *k, const void *p,
+		     size_t len, uint64_t off)
+{
+	if (k->mem) {
+		memcpy(k->mem + off, p, len);	/* off + len <= size: checked */
+		return 0;
+	}
+	if (k->stream)
+		return sharefs_z_stream_write(t->b, k->c, p, len);
+	return sharefs_content_write(t->b, k->c, p, len, off);
+}
+
+/* @len (at most 64 KiB) bytes of a hole, hashed as zeros. */
+static int sink_hole(struct tarctx *t, struct tar_sink *k, EVP_MD_CTX *md,
+		     size_t len)
+{
+	EVP_DigestUpdate(md, t->zero, len);
+	if (!k->stream)
+		return 0;	/* memory is zeroed; flat holes read as zeros */
+	return sharefs_z_stream_write(t->b, k->c, t->zero, len);
+}
+
+/* Holes from @from up to @to, in 64 KiB pieces. */
+static int sink_holes(struct tarctx *t, struct tar_sink *k, EVP_MD_CTX *md,
+		      uint64_t from, uint64_t to)
+{
+	int err = 0;
+
+	while (!err && from < to) {
+		size_t z = to - from > (1u << 16) ? (1u << 16) : (size_t)(to - from);
+
+		err = sink_hole(t, k, md, z);
+		from += z;
+	}
+	return err;
+}
+
+static void plan_file(struct tarctx *t, struct archive_entry *e,
+		      struct sharefs_node *n, struct tar_sink *k)
 {
 	struct sharefs_build *b = t->b;
-	struct sharefs_content *c = sharefs_xcalloc(1, sizeof(*c));
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint64_t hashed = 0, start;
-	int err = 0, r;
+	struct sharefs_content *c = k->c;
 
-	c->size = n->size;
-	n->content = c;
-	if (!md)
-		return -ENOMEM;
-	if (archive_entry_sparse_reset(e) > 0) {
+	/* -z: no chunk map; holes are zeros the compressor squeezes */
+	if (!b->opts.zcodec && archive_entry_sparse_reset(e) > 0) {
 		la_int64_t so, sl;
 
 		sharefs_content_plan_chunks(b, c);
@@ -328,7 +371,51 @@ static int read_file(struct tarctx *t, struct archive *a,
 	c->tail_block = !sharefs_want_inline(b->blksz,
 			sizeof(struct sharefs_inode_extended) +
 			sharefs_xattr_ibody_size(n), c->size);
-	start = sharefs_content_place(b, c);
+	if (b->opts.zcodec && c->size <= SHAREFS_Z_SMALL_MAX) {
+		k->mem = sharefs_xcalloc(1, (size_t)c->size);
+	} else if (b->opts.zcodec) {
+		k->stream = true;
+		sharefs_z_stream_begin(b, c);
+	} else {
+		sharefs_content_place(b, c);
+	}
+}
+
+/* All bytes are in: store a small -z content, or settle dedup. */
+static int finish_file(struct sharefs_build *b, struct tar_sink *k,
+		       uint64_t start)
+{
+	struct sharefs_content *c = k->c;
+	int err = 0;
+
+	if (k->stream)
+		err = sharefs_z_stream_end(b, c);
+	if (err || !k->mem)
+		return err ? err : sharefs_content_finish(b, c, start);
+	c->same = sharefs_content_dedup(b, c);
+	if (c->same)
+		b->dedup_bytes += c->size;
+	else
+		err = sharefs_z_store_mem(b, c, k->mem);
+	return err;
+}
+
+static int read_file(struct tarctx *t, struct archive *a,
+		     struct archive_entry *e, struct sharefs_node *n,
+		     const char *path)
+{
+	struct sharefs_build *b = t->b;
+	struct sharefs_content *c = sharefs_xcalloc(1, sizeof(*c));
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct tar_sink k = { .c = c };
+	uint64_t hashed = 0, start = b->data_next;
+	int err = 0, r;
+
+	c->size = n->size;
+	n->content = c;
+	if (!md)
+		return -ENOMEM;
+	plan_file(t, e, n, &k);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (;;) {
 		const void *buf;
@@ -348,35 +435,29 @@ static int read_file(struct tarctx *t, struct archive *a,
 			err = -EIO;
 			goto out;
 		}
-		while (hashed < (uint64_t)off) {	/* a hole */
-			size_t z = (uint64_t)off - hashed > (1u << 16) ? (1u << 16) :
-				   (size_t)((uint64_t)off - hashed);
-
-			EVP_DigestUpdate(md, t->zero, z);
-			hashed += z;
+		err = sink_holes(t, &k, md, hashed, (uint64_t)off);
+		if (!err) {
+			EVP_DigestUpdate(md, buf, size);
+			err = sink_data(t, &k, buf, size, (uint64_t)off);
 		}
-		EVP_DigestUpdate(md, buf, size);
-		err = sharefs_content_write(b, c, buf, size, (uint64_t)off);
 		if (err) {
 			sharefs_msg("%s: %s: %s", b->image, path, err == -EINVAL ?
 				    "data outside the sparse map" : strerror(-err));
 			goto out;
 		}
-		hashed += size;
+		hashed = (uint64_t)off + size;
 	}
-	while (hashed < c->size) {
-		size_t z = c->size - hashed > (1u << 16) ? (1u << 16) :
-			   (size_t)(c->size - hashed);
-
-		EVP_DigestUpdate(md, t->zero, z);
-		hashed += z;
-	}
+	err = sink_holes(t, &k, md, hashed, c->size);
 	EVP_DigestFinal_ex(md, c->digest, NULL);
 	sharefs_add_content_xattrs(b, n);
-	err = sharefs_content_finish(b, c, start);
+	if (!err)
+		err = finish_file(b, &k, start);
+	if (err)
+		sharefs_msg("%s: %s: %s", b->image, path, strerror(-err));
 	if (c->same)
 		n->content = c->same;
 out:
+	free(k.mem);
 	EVP_MD_CTX_free(md);
 	return err;
 }
