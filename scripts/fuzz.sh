@@ -48,10 +48,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-mutate() { python3 "$top/scripts/fuzz/mutate.py" "$@" --bases "$top/build/images" \
+mutate() { python3 "$fz/tools/fuzz/mutate.py" "$@" --bases "$top/build/images" \
 	--seed "$seed" $(printf -- '--base %s ' "${bases[@]}"); }
 
-mkdir -p "$fz"
+# A run takes hours: it keeps its own copies of the mutator and of each
+# kernel's module, so that work in the tree meanwhile (a rebuilt module, a
+# changed mutator) neither changes what it tests nor breaks a boot.
+mkdir -p "$fz/tools/fuzz"
+cp "$top/scripts/fuzz/mutate.py" "$fz/tools/fuzz/"
+cp "$top/scripts/imgtool.py" "$fz/tools/"
 if [ -n "$repro" ]; then
 	mutate one --index "$repro" --out "$fz/repro-$seed-$repro.img"
 	log "wrote $fz/repro-$seed-$repro.img"
@@ -61,6 +66,10 @@ fi
 "$top/scripts/build-images.sh"
 
 BAD=$KERNEL_BAD
+for tag in $kernels; do
+	"$top/scripts/build-module.sh" "$tag" > /dev/null
+	cp "$top/build/$tag/sharefs.ko" "$fz/sharefs-$tag.ko"
+done
 log "seed $seed, $count mutants a kernel, $per a boot, kernels: $kernels"
 summary=()
 failures=0 unexpected_all=0
@@ -84,7 +93,7 @@ for tag in $kernels; do
 		n=$(( count - start < per ? count - start : per ))
 		mutate list --start "$start" --count "$n" --out "$imgs/fuzz.list"
 		boots=$((boots + 1))
-		SHAREFS_VM_OUT=$out SHAREFS_IMAGES=$imgs \
+		SHAREFS_VM_OUT=$out SHAREFS_IMAGES=$imgs SHAREFS_KO=$fz/sharefs-$tag.ko \
 			"$top/scripts/vm-run.sh" "$tag" --timeout $(( n + 300 )) \
 			--cmd "/tests/fuzz_test -t $mt -l /images/fuzz.list" > "$out.out" 2>&1 || true
 		line=$(grep '^# fuzz: [0-9]* mutants' "$out.out" || true)
