@@ -1,0 +1,112 @@
+#!/bin/bash
+# scripts/bench/compress.sh - compressed images: sharefs against stock erofs
+# (issue 14: at least 1.0x erofs speed, no more decompression memory).
+#
+#   scripts/bench/compress.sh [ALGORITHM...]     (default: lz4hc zstd lzma deflate)
+#
+# One tree (the demo base's usr/bin and usr/lib, 63 MiB of programs and
+# libraries, plus big.bin: 24 MiB of those files back to back) written by
+# unstable's mkfs.erofs 1.9 with -zALGORITHM, one image per algorithm.  In
+# one Linux 6.12 boot each image is attached twice, on loop devices of its
+# own bytes, and mounted by stock erofs and by sharefs.  Each operation
+# runs BENCH_RUNS times (default 3) per driver, alternating, caches dropped
+# when cold:
+#   seq_cold   read big.bin sequentially
+#   rand_cold  256 random 4 KiB preads of big.bin
+#   tree_cold  every file of the tree
+#   seq_warm   big.bin again, from the page cache
+# The table gives median times and the ratio sharefs / erofs (min-max over
+# the runs, each run's pair back to back).  Then, per driver alone, with
+# the other's mounts gone and caches dropped: the growth of unreclaimable
+# slab, per-CPU and vmalloc memory over mounting and reading the tree
+# (decompression buffers and streams; erofs keeps its pools after use, so
+# it is measured first, in a fresh boot state).
+# Raw output in build/bench/compress/; results go into
+# Documentation/benchmarks.md by hand.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/lib.sh"
+. "$top/scripts/bench/common.sh"
+runs=${BENCH_RUNS:-3}
+algs=("$@")
+[ ${#algs[@]} -gt 0 ] || algs=(lz4hc zstd lzma deflate)
+out=$BENCH_OUT/compress
+rm -rf "$out" && mkdir -p "$out/img" "$out/tree"
+
+"$top/scripts/deps.sh"
+make -s -C "$top" tools
+"$top/scripts/build-module.sh" 6.12
+"$top/scripts/bench/trees.sh" > /dev/null
+[ -x "$SID_ROOT/usr/bin/mkfs.erofs" ] || "$top/scripts/kernels.sh" sid
+cp -al "$TREES/base/usr/bin" "$TREES/base/usr/lib" "$out/tree/"
+find "$out/tree/lib" -type f -size +64k | sort | xargs cat | head -c $((24 << 20)) > "$out/tree/big.bin"
+for a in "${algs[@]}"; do
+	sid_exec mkfs.erofs -d0 -T1700000000 -z"$a" "$out/img/$a.img" "$out/tree" ||
+		die "mkfs.erofs -z$a failed"
+done
+( cd "$out/img" && ls -l ) > "$out/sizes.log"
+bin=$(vm_bin)
+
+cmd='
+. /bin/bench-vm-lib.sh
+memk() { awk "/^(SUnreclaim|Percpu|VmallocUsed):/ { s += \$2 } END { print s }" /proc/meminfo; }
+for a in '"${algs[*]}"'; do
+	set -- $(grep "^$a " /images/manifest)
+	mkdir -p /mnt/erofs-$a /mnt/sharefs-$a
+	mount -t erofs -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/erofs-$a || echo "MOUNTFAIL erofs $a"
+	mount -t sharefs -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/sharefs-$a || echo "MOUNTFAIL sharefs $a"
+	for i in $(seq '"$runs"'); do
+		for d in erofs sharefs; do
+			m=/mnt/$d-$a
+			sfbench drop; echo "OP alg=$a op=seq_cold drv=$d $(sfbench seq $m/big.bin)"
+			echo "OP alg=$a op=seq_warm drv=$d $(sfbench seq $m/big.bin)"
+			sfbench drop; echo "OP alg=$a op=rand_cold drv=$d $(sfbench rand $m/big.bin 256)"
+			sfbench drop; echo "OP alg=$a op=tree_cold drv=$d $(sfbench readall $m)"
+		done
+	done
+	umount /mnt/erofs-$a /mnt/sharefs-$a
+done
+# decompression memory, one driver at a time, erofs first
+set -- $(grep "^'"${algs[0]}"' " /images/manifest)
+for d in erofs sharefs; do
+	sfbench drop; before=$(memk)
+	mount -t $d -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/$d-'"${algs[0]}"'
+	sfbench readall /mnt/$d-'"${algs[0]}"' > /dev/null
+	sfbench drop; echo "MEMK drv=$d grew_kib=$(( $(memk) - before ))"
+	umount /mnt/$d-'"${algs[0]}"'
+done'
+log "booting 6.12 (${algs[*]}; $runs runs of each operation per driver)"
+SHAREFS_IMAGES=$out/img SHAREFS_EXTRA_BIN=$bin SHAREFS_VM_OUT=$out/vm \
+	"$top/scripts/vm-run.sh" 6.12 --timeout 3600 --cmd "$cmd" > "$out/vm.log" 2>&1 ||
+	die "the VM run failed, see $out/vm.log and $out/vm/console.log"
+grep -a -E '^(OP|MEMK|MOUNTFAIL) ' "$out/vm/ktap.log" > "$out/ops.log" ||
+	die "no results in $out/vm/ktap.log"
+! grep -q MOUNTFAIL "$out/ops.log" || die "a mount failed: $(grep MOUNTFAIL "$out/ops.log" | head -3)"
+python3 - "$out/ops.log" <<'PY'
+import re, statistics, sys
+ops, mem = {}, {}
+for line in open(sys.argv[1]):
+    kv = dict(re.findall(r'(\w+)=(\S+)', line))
+    if line.startswith('MEMK'):
+        mem[kv['drv']] = int(kv['grew_kib'])
+        continue
+    ns = int(kv.get('ns') or kv.get('time_ns') or kv.get('elapsed_ns'))
+    ops.setdefault((kv['alg'], kv['op'], kv['drv']), []).append(ns)
+names = {'seq_cold': 'sequential read, big.bin (24 MiB), cold',
+         'rand_cold': '256 random 4 KiB preads, cold',
+         'tree_cold': 'every file of the tree, cold',
+         'seq_warm': 'sequential read, warm'}
+print('| algorithm | operation | erofs median (ms, TCG) | sharefs / erofs |')
+print('| --- | --- | ---: | ---: |')
+for alg in dict.fromkeys(k[0] for k in ops):
+    for op, name in names.items():
+        e, s = ops[(alg, op, 'erofs')], ops[(alg, op, 'sharefs')]
+        me, ms = statistics.median(e), statistics.median(s)
+        r = sorted(b / a for a, b in zip(e, s))
+        print(f'| {alg} | {name} | {me / 1e6:.1f} | {ms / me:.2f} '
+              f'({r[0]:.2f}–{r[-1]:.2f}) |')
+if mem:
+    print('\nunreclaimable slab + per-CPU + vmalloc growth over mounting and '
+          'reading the tree: ' +
+          ', '.join(f'{d} {k} KiB' for d, k in mem.items()))
+PY
