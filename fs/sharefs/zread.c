@@ -3,29 +3,49 @@
  * zread.c - the read path of compressed files.
  *
  * A read call (readahead, or one read_folio) walks its folios in order.
- * For the first byte not yet decoded it maps the extent (zmap.c), reads
- * the extent's pcluster whole (one synchronous bio on the source member's
- * device, or the inline bytes from the metadata block, or the packed
- * inode's page cache for a fragment), decodes the extent's output from its
- * start up to the end of the call's range (decompress.c), and copies from
- * that buffer into every folio the extent covers.  The next folio in the
- * same extent is then a copy, not another decode.
+ * When a folio needs bytes not yet decoded, the call maps a batch of
+ * extents from there to the end of its range (zmap.c), and submits the
+ * reads of all their pclusters at once, each into its own place in one
+ * buffer (under a plug, so that neighbouring pclusters merge into one
+ * request).  It then decodes the extents in file order, waiting for each
+ * pcluster's own bio only, so decoding overlaps the reads still in flight
+ * (decompress.c), and copies each extent's output into every folio it
+ * covers.  An inline pcluster comes from the metadata block, a fragment
+ * from the packed inode's page cache; neither is batched.
  *
  * The folios are any page cache: the member's own, or its shared inode's
  * (share.c), where a compressed member and an uncompressed one of the same
  * content fill one page cache, each through its own layout.  The caller
- * holds the source superblock's pin for the whole call (share.c), and the
- * I/O here is synchronous inside the call, so the pinning rule holds.
+ * holds the source superblock's pin for the whole call (share.c), and
+ * every bio of the call has ended before the call returns (the batch is
+ * settled on every path, errors included), so the pinning rule holds.
  *
- * Memory per call: the pcluster (at most 1 MiB) and the decoded prefix of
- * one extent (at most the extent, which stock erofs also bounds at 12 MiB,
- * and at most the call's range from the extent's start), plus the decoder
- * state of each algorithm met (decompress.c).  All of it is freed when the
- * call returns: a cold read holds what stock erofs's bounce pages and
- * per-CPU buffers would, and an idle mount holds nothing.
+ * Memory per call: one batch of pclusters (at most 1 MiB, or one pcluster
+ * when a pcluster alone is larger) and the decoded prefix of one extent
+ * (at most the extent, which stock erofs also bounds at 12 MiB, and at
+ * most the call's range from the extent's start), plus the decoder state
+ * of each algorithm met (decompress.c).  All of it is freed when the call
+ * returns: a cold read holds what stock erofs's bounce pages and per-CPU
+ * buffers would, and an idle mount holds nothing.
  */
 #include <linux/bio.h>
+#include <linux/blkdev.h>
 #include "internal.h"
+
+/* A batch: at most this many extents, and this many pcluster bytes. */
+#define SHAREFS_Z_BATCH_EXTENTS	32
+#define SHAREFS_Z_BATCH_BYTES	SHAREFS_Z_PCLUSTER_MAX_SIZE
+
+/* One extent of a batch. */
+struct sharefs_zext {
+	struct sharefs_zmap map;
+	u64 from, need;			/* the call wants output [from, +need) */
+	u8 *in;				/* its pcluster, in the batch buffer */
+	size_t inoff;			/* ... at this offset */
+	struct completion done;		/* its bio ended */
+	int err;			/* set before done completes */
+	bool inflight;			/* a bio was submitted, not waited for */
+};
 
 struct sharefs_zcall {
 	const struct sharefs_rsrc *src;
@@ -34,9 +54,11 @@ struct sharefs_zcall {
 	u64 la, len;			/* @out holds file bytes [la, la + len) */
 	u8 *out;
 	size_t outcap;
-	u8 *in;				/* the pcluster being decoded */
+	u8 *in;				/* the batch's pclusters */
 	size_t incap;
 	struct sharefs_zstreams *zs;
+	unsigned int nr;		/* extents in the batch */
+	struct sharefs_zext ext[SHAREFS_Z_BATCH_EXTENTS];
 };
 
 bool sharefs_z_inode(struct inode *inode)
@@ -55,42 +77,188 @@ static int sharefs_z_reserve(u8 **buf, size_t *cap, size_t need)
 	return *buf ? 0 : -ENOMEM;
 }
 
+static struct sharefs_zcall *sharefs_z_call_alloc(const struct sharefs_rsrc *src)
+{
+	struct sharefs_zcall *c = kzalloc(sizeof(*c), GFP_NOFS);
+
+	if (c) {
+		c->src = src;
+		c->inode = src->inode;
+	}
+	return c;
+}
+
+static void sharefs_z_end_io(struct bio *bio)
+{
+	struct sharefs_zext *e = bio->bi_private;
+
+	e->err = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+	complete(&e->done);
+}
+
+/* Wait for @e's pcluster to be read: 0, or its read's error. */
+static int sharefs_z_wait(struct sharefs_zext *e)
+{
+	if (!e->inflight)
+		return e->err;
+	wait_for_completion_io(&e->done);
+	e->inflight = false;
+	if (!e->err && is_vmalloc_addr(e->in))
+		invalidate_kernel_vmap_range(e->in, e->map.plen);
+	return e->err;
+}
+
+/* No bio of the batch is in flight once this returns. */
+static void sharefs_z_settle(struct sharefs_zcall *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++)
+		sharefs_z_wait(&c->ext[i]);
+	c->nr = 0;
+}
+
 static void sharefs_z_call_free(struct sharefs_zcall *c)
 {
+	sharefs_z_settle(c);
 	kvfree(c->out);
 	kvfree(c->in);
 	sharefs_z_streams_free(c->zs);
+	kfree(c);
 }
 
-/* Read @len bytes at image byte @pa into @buf: one bio, waited for. */
-static int sharefs_z_read_raw(struct super_block *sb, u64 pa, u32 len, u8 *buf)
+/* Submit the read of @e's pcluster into e->in; its end completes e->done. */
+static void sharefs_z_submit(struct super_block *sb, struct sharefs_zext *e)
 {
-	unsigned int nr = DIV_ROUND_UP(offset_in_page(buf) + len, PAGE_SIZE);
-	bool vm = is_vmalloc_addr(buf);
+	u32 len = e->map.plen;
+	unsigned int nr = DIV_ROUND_UP(offset_in_page(e->in) + len, PAGE_SIZE);
+	bool vm = is_vmalloc_addr(e->in);
 	struct bio *bio;
-	u8 *p = buf;
-	int err;
+	u8 *p = e->in;
 
 	/* inside the image and the device: -EFSCORRUPTED or -EIO */
-	err = sharefs_check_meta(sb, pa, len);
-	if (err)
-		return err;
+	e->err = sharefs_check_meta(sb, e->map.pa, len);
+	if (e->err)
+		return;
+	/* each pcluster starts on a page of the buffer: nr <= BIO_MAX_VECS */
 	bio = bio_alloc(sb->s_bdev, nr, REQ_OP_READ, GFP_NOFS);
-	bio->bi_iter.bi_sector = pa >> SECTOR_SHIFT;
-	while (p < buf + len) {
+	bio->bi_iter.bi_sector = e->map.pa >> SECTOR_SHIFT;
+	bio->bi_private = e;
+	bio->bi_end_io = sharefs_z_end_io;
+	while (p < e->in + len) {
 		unsigned int off = offset_in_page(p);
-		unsigned int n = min_t(size_t, buf + len - p, PAGE_SIZE - off);
+		unsigned int n = min_t(size_t, e->in + len - p, PAGE_SIZE - off);
 		struct page *page = vm ? vmalloc_to_page(p) : virt_to_page(p);
 
-		/* nr vecs cover every page of the buffer */
+		/* nr vecs cover every page of the pcluster */
 		__bio_add_page(bio, page, n, off);
 		p += n;
 	}
-	err = submit_bio_wait(bio);
-	bio_put(bio);
 	if (vm)
-		invalidate_kernel_vmap_range(buf, len);
-	return err;
+		flush_kernel_vmap_range(e->in, len);
+	init_completion(&e->done);
+	e->inflight = true;
+	submit_bio(bio);
+}
+
+/*
+ * Map the next extent of a batch at @pos, and what the call needs of it:
+ * 1 and *@e filled, 0 when the batch is full, or an error.
+ */
+static int sharefs_z_plan(struct sharefs_zcall *c, u64 pos, u64 limit,
+			  size_t *bytes, struct sharefs_zext *e)
+{
+	struct sharefs_zmap *m = &e->map;
+	int err;
+
+	err = sharefs_z_map(c->inode, pos, limit, m);
+	if (err)
+		return err;
+	memset(&e->done, 0, sizeof(e->done));
+	e->err = 0;
+	e->inflight = false;
+	e->in = NULL;
+	if (m->flags & SHAREFS_ZMAP_FRAGMENT) {
+		/* from @pos on: a fragment may be as large as the file */
+		e->from = pos;
+		e->need = min(m->la + m->llen, limit) - pos;
+		e->need = min_t(u64, e->need, SHAREFS_Z_PCLUSTER_MAX_DSIZE);
+		return 1;
+	}
+	e->from = m->la;
+	e->need = min(m->llen, limit - m->la);
+	/* an extent decodes to at most 12 MiB: the buffer stays bounded */
+	if (e->need > SHAREFS_Z_PCLUSTER_MAX_DSIZE) {
+		sharefs_err(c->inode->i_sb, "extent of %llu bytes @ nid %llu",
+			    e->need, SHAREFS_I(c->inode)->nid);
+		return -EFSCORRUPTED;
+	}
+	/* an inline pcluster is copied into its place when decoded */
+	if (c->nr && *bytes + m->plen > SHAREFS_Z_BATCH_BYTES)
+		return 0;
+	e->inoff = *bytes;
+	*bytes += round_up(m->plen, PAGE_SIZE);
+	return 1;
+}
+
+/*
+ * A new batch from @pos: map its extents, then submit their pclusters'
+ * reads.  An error on the first extent is the caller's; a later one ends
+ * the batch there, and is met again when the call reaches it.
+ */
+static int sharefs_z_batch(struct sharefs_zcall *c, u64 pos)
+{
+	u64 limit = min_t(u64, c->limit, i_size_read(c->inode));
+	struct sharefs_zext *e;
+	struct blk_plug plug;
+	size_t bytes = 0;
+	unsigned int i;
+	int ret;
+
+	sharefs_z_settle(c);
+	while (c->nr < SHAREFS_Z_BATCH_EXTENTS && pos < limit) {
+		e = &c->ext[c->nr];
+		ret = sharefs_z_plan(c, pos, limit, &bytes, e);
+		if (ret < 0 && !c->nr)
+			return ret;
+		if (ret <= 0)
+			break;
+		c->nr++;
+		if (e->map.flags & SHAREFS_ZMAP_FRAGMENT)
+			break;	/* a file's last extent */
+		pos = e->from + e->need;
+	}
+	ret = sharefs_z_reserve(&c->in, &c->incap, bytes);
+	if (ret) {
+		c->nr = 0;
+		return ret;
+	}
+	blk_start_plug(&plug);
+	for (i = 0; i < c->nr; i++) {
+		e = &c->ext[i];
+		if (e->map.flags & SHAREFS_ZMAP_FRAGMENT)
+			continue;
+		e->in = c->in + e->inoff;
+		if (!(e->map.flags & SHAREFS_ZMAP_INLINE))
+			sharefs_z_submit(c->inode->i_sb, e);
+	}
+	blk_finish_plug(&plug);
+	return 0;
+}
+
+/* The batch's extent holding @pos, or NULL. */
+static struct sharefs_zext *sharefs_z_find(struct sharefs_zcall *c, u64 pos)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++) {
+		struct sharefs_zext *e = &c->ext[i];
+
+		if (pos >= e->from && pos < e->from + e->need)
+			return e;
+	}
+	return NULL;
 }
 
 /*
@@ -168,32 +336,30 @@ static int sharefs_z_plain(struct super_block *sb, const struct sharefs_zmap *ma
 	return 0;
 }
 
-/* The pcluster of @map into c->in, then its first @need output bytes. */
+/* The first e->need output bytes of @e's pcluster into c->out. */
 static int sharefs_z_decode_pcluster(struct sharefs_zcall *c,
-				     const struct sharefs_zmap *map, u32 need)
+				     struct sharefs_zext *e)
 {
 	struct super_block *sb = c->inode->i_sb;
+	const struct sharefs_zmap *map = &e->map;
 	struct sharefs_zreq rq;
 	int err;
 
-	err = sharefs_z_reserve(&c->in, &c->incap, map->plen);
-	if (err)
-		return err;
 	if (map->flags & SHAREFS_ZMAP_INLINE)
-		err = sharefs_copy_meta(sb, map->pa, c->in, map->plen);
+		err = sharefs_copy_meta(sb, map->pa, e->in, map->plen);
 	else
-		err = sharefs_z_read_raw(sb, map->pa, map->plen, c->in);
+		err = sharefs_z_wait(e);
 	if (err)
 		return err;
 	if (map->alg >= SHAREFS_Z_ALG_MAX)
-		return sharefs_z_plain(sb, map, c->in, c->out, need);
+		return sharefs_z_plain(sb, map, e->in, c->out, e->need);
 	rq = (struct sharefs_zreq) {
-		.in = c->in,
+		.in = e->in,
 		.inlen = map->plen,
 		.padscan = min_t(u32, map->plen,
 				 sb->s_blocksize - sharefs_blkoff(sb, map->pa)),
 		.out = c->out,
-		.outlen = need,
+		.outlen = e->need,
 		.alg = map->alg,
 	};
 	return sharefs_z_decompress(sb, &c->zs, &rq);
@@ -202,43 +368,33 @@ static int sharefs_z_decode_pcluster(struct sharefs_zcall *c,
 /* Decode the extent holding @pos, from its start up to the call's limit. */
 static int sharefs_z_decode(struct sharefs_zcall *c, u64 pos)
 {
-	u64 limit = min_t(u64, c->limit, i_size_read(c->inode));
-	struct sharefs_zmap map;
-	u64 need;
+	struct sharefs_zext *e = sharefs_z_find(c, pos);
 	int err;
 
 	c->len = 0;
-	err = sharefs_z_map(c->inode, pos, limit, &map);
-	if (err)
-		return err;
-	if (map.flags & SHAREFS_ZMAP_FRAGMENT) {
-		/* from @pos on: a fragment may be as large as the file */
-		need = min(map.la + map.llen, limit) - pos;
-		need = min_t(u64, need, SHAREFS_Z_PCLUSTER_MAX_DSIZE);
-		err = sharefs_z_reserve(&c->out, &c->outcap, need);
-		if (!err)
-			err = sharefs_z_read_fragment(c, &map, pos, need);
+	if (!e) {
+		err = sharefs_z_batch(c, pos);
 		if (err)
 			return err;
-		c->la = pos;
-		c->len = need;
-		return 0;
+		e = sharefs_z_find(c, pos);
+		/* zmap.c maps @pos into the extent it returns: never met */
+		if (!e) {
+			sharefs_err(c->inode->i_sb, "no extent at %llu of nid %llu",
+				    pos, SHAREFS_I(c->inode)->nid);
+			return -EFSCORRUPTED;
+		}
 	}
-	need = min(map.llen, limit - map.la);
-	/* an extent decodes to at most 12 MiB: the buffer stays bounded */
-	if (need > SHAREFS_Z_PCLUSTER_MAX_DSIZE) {
-		sharefs_err(c->inode->i_sb, "extent of %llu bytes @ nid %llu",
-			    need, SHAREFS_I(c->inode)->nid);
-		return -EFSCORRUPTED;
-	}
-	err = sharefs_z_reserve(&c->out, &c->outcap, need);
+	err = sharefs_z_reserve(&c->out, &c->outcap, e->need);
 	if (err)
 		return err;
-	err = sharefs_z_decode_pcluster(c, &map, need);
+	if (e->map.flags & SHAREFS_ZMAP_FRAGMENT)
+		err = sharefs_z_read_fragment(c, &e->map, e->from, e->need);
+	else
+		err = sharefs_z_decode_pcluster(c, e);
 	if (err)
 		return err;
-	c->la = map.la;
-	c->len = need;
+	c->la = e->from;
+	c->len = e->need;
 	return 0;
 }
 
@@ -344,32 +500,31 @@ static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
 void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
 			  struct readahead_control *rac)
 {
-	struct sharefs_zcall c = {
-		.src = src,
-		.inode = src->inode,
-	};
+	struct sharefs_zcall *c = sharefs_z_call_alloc(src);
 	struct folio *folio;
 
+	/* no memory: the folios stay !uptodate, read_folio tries again */
+	if (!c)
+		return;
 	sharefs_z_expand(src->inode, rac);
-	c.limit = readahead_pos(rac) + readahead_length(rac);
+	c->limit = readahead_pos(rac) + readahead_length(rac);
 	while ((folio = readahead_folio(rac))) {
-		if (!sharefs_z_fill_folio(&c, folio))
+		if (!sharefs_z_fill_folio(c, folio))
 			sharefs_z_folio_done(src, folio);
 		folio_unlock(folio);
 	}
-	sharefs_z_call_free(&c);
+	sharefs_z_call_free(c);
 }
 
 /* read_folio: 0 and @folio uptodate, or an error; it stays locked. */
 int sharefs_z_read_folio(const struct sharefs_rsrc *src, struct folio *folio)
 {
-	struct sharefs_zcall c = {
-		.src = src,
-		.inode = src->inode,
-	};
+	struct sharefs_zcall *c = sharefs_z_call_alloc(src);
 	int err;
 
-	err = sharefs_z_fill_folio(&c, folio);
-	sharefs_z_call_free(&c);
+	if (!c)
+		return -ENOMEM;
+	err = sharefs_z_fill_folio(c, folio);
+	sharefs_z_call_free(c);
 	return err ? err : sharefs_z_folio_done(src, folio);
 }
