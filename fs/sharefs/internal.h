@@ -320,7 +320,8 @@ struct sharefs_zreq {
 };
 int sharefs_z_decompress(struct super_block *sb, struct sharefs_zstreams **zs,
 			 struct sharefs_zreq *rq);
-void sharefs_z_streams_free(struct sharefs_zstreams *zs);
+void sharefs_z_streams_put(struct sharefs_zstreams *zs);
+void sharefs_z_streams_drain(void);
 
 /* zread.c */
 bool sharefs_z_inode(struct inode *inode);

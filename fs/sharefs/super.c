@@ -503,6 +503,7 @@ static void sharefs_kill_sb(struct super_block *sb)
 	 */
 	sharefs_share_kill_sb(sb);
 	kill_block_super(sb);
+	sharefs_z_streams_drain();	/* decompress.c's spare */
 	if (!sbi)
 		return;
 	sharefs_share_exit_sbi(sbi);
@@ -581,6 +582,7 @@ static void __exit sharefs_exit(void)
 	sharefs_share_exit();
 	sharefs_verity_exit();
 	sharefs_read_exit();
+	sharefs_z_streams_drain();
 	kmem_cache_destroy(sharefs_inode_cachep);
 }
 

@@ -20,13 +20,12 @@
  * every bio of the call has ended before the call returns (the batch is
  * settled on every path, errors included), so the pinning rule holds.
  *
- * Memory per call: one batch of pclusters (at most 1 MiB, or one pcluster
- * when a pcluster alone is larger) and the decoded prefix of one extent
- * (at most the extent, which stock erofs also bounds at 12 MiB, and at
- * most the call's range from the extent's start), plus the decoder state
- * of each algorithm met (decompress.c).  All of it is freed when the call
- * returns: a cold read holds what stock erofs's bounce pages and per-CPU
- * buffers would, and an idle mount holds nothing.
+ * Memory per call: one batch of pclusters (1 MiB, the largest pcluster,
+ * plus page rounding) and the decoded prefix of one extent (at most the
+ * extent, which stock erofs also bounds at 12 MiB, and at most the call's
+ * range from the extent's start).  Both are freed when the call returns.
+ * The decoder states are taken from and given back to decompress.c's
+ * spare, which keeps one set between calls.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -124,7 +123,7 @@ static void sharefs_z_call_free(struct sharefs_zcall *c)
 	sharefs_z_settle(c);
 	kvfree(c->out);
 	kvfree(c->in);
-	sharefs_z_streams_free(c->zs);
+	sharefs_z_streams_put(c->zs);
 	kfree(c);
 }
 
@@ -468,19 +467,25 @@ static int sharefs_z_folio_done(const struct sharefs_rsrc *src,
  * cached page, and the page before a sequential window always is.
  * Fragments are copies, read as they are asked for.  Best effort: a failed
  * map leaves the window as it is.
+ *
+ * A sequential window (SHAREFS_Z_SEQ_WINDOW or more) grows further while
+ * its last extent ends inside a page: the next extent starts there and is
+ * read whole too, a few times at most, so that the next window starts on
+ * an extent boundary.  A small window is a random read: it stays as it
+ * is, since every byte decoded past it is cached for nobody (growing it
+ * made a random 4 KiB read of lz4hc's 4 KiB pclusters read and decode five
+ * pclusters, where erofs reads one or two).
  */
+#define SHAREFS_Z_SEQ_WINDOW	(64 * 1024)
+
 static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
 {
 	u64 start = readahead_pos(rac), end = start + readahead_length(rac);
 	u64 isize = i_size_read(inode), nend = end;
+	int i, n = end - start >= SHAREFS_Z_SEQ_WINDOW ? 4 : 0;
 	struct sharefs_zmap m;
-	int i;
 
-	/*
-	 * An extent that ends inside the last page: the next one starts
-	 * there and is read whole too (a few times at most).
-	 */
-	for (i = 0; i < 4 && nend < isize; i++) {
+	for (i = 0; i < n && nend < isize; i++) {
 		if (sharefs_z_map(inode, nend - 1, U64_MAX, &m) ||
 		    (m.flags & SHAREFS_ZMAP_FRAGMENT) ||
 		    m.la + m.llen <= nend - 1)
