@@ -324,6 +324,8 @@ void sharefs_z_streams_put(struct sharefs_zstreams *zs);
 void sharefs_z_streams_drain(void);
 
 /* zread.c */
+int sharefs_zread_init(void);
+void sharefs_zread_exit(void);
 bool sharefs_z_inode(struct inode *inode);
 void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
 			  struct readahead_control *rac);

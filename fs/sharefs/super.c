@@ -546,6 +546,9 @@ static int __init sharefs_init(void)
 	err = sharefs_read_init();
 	if (err)
 		goto err_read;
+	err = sharefs_zread_init();
+	if (err)
+		goto err_z;
 	err = sharefs_verity_init();
 	if (err)
 		goto err_verity;
@@ -567,6 +570,8 @@ err_sysfs:
 err_share:
 	sharefs_verity_exit();
 err_verity:
+	sharefs_zread_exit();
+err_z:
 	sharefs_read_exit();
 err_read:
 	kmem_cache_destroy(sharefs_inode_cachep);
@@ -581,6 +586,7 @@ static void __exit sharefs_exit(void)
 	/* waits for the inodes' RCU frees too */
 	sharefs_share_exit();
 	sharefs_verity_exit();
+	sharefs_zread_exit();	/* its last jobs may give back decoder states */
 	sharefs_read_exit();
 	sharefs_z_streams_drain();
 	kmem_cache_destroy(sharefs_inode_cachep);

@@ -499,26 +499,101 @@ static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
 }
 
 /*
- * Readahead: synchronous under the hood; a folio that fails is unlocked
- * !uptodate and read_folio tries it again (through another member too).
+ * The folios of one readahead call, read after it returns (a sequential
+ * window) or within it (a small one).  PINNING RULE: a job read after the
+ * call holds its own references on the source, taken while the call
+ * still holds the caller's: for a shared inode (src.pin set) one on the
+ * member inode and one on its superblock's pin, as share.c's rule asks of
+ * a read call, dropped when the job ends.  Without src.pin the folios are
+ * the member's own page cache, and the member cannot be evicted (nor its
+ * superblock killed) while a folio of the job is locked: the job settles
+ * all its bios before it unlocks its last folio, and touches neither
+ * afterwards.  Module exit flushes the workqueue.
+ */
+struct sharefs_zjob {
+	struct work_struct work;
+	struct sharefs_rsrc src;
+	u64 limit;			/* the window's end */
+	unsigned int nr;
+	struct folio *folios[];
+};
+
+static struct workqueue_struct *sharefs_z_wq;
+
+/* Fill, check and unlock the job's folios, in file order. */
+static void sharefs_z_job_run(struct sharefs_zjob *j)
+{
+	struct sharefs_zcall *c = sharefs_z_call_alloc(&j->src);
+	unsigned int i;
+
+	if (c)
+		c->limit = j->limit;
+	for (i = 0; i < j->nr; i++) {
+		struct folio *folio = j->folios[i];
+
+		/* a folio that fails stays !uptodate: read_folio tries again */
+		if (c && !sharefs_z_fill_folio(c, folio))
+			sharefs_z_folio_done(&j->src, folio);
+		if (c && i == j->nr - 1)
+			sharefs_z_settle(c);	/* before the last unlock */
+		folio_unlock(folio);
+	}
+	if (c)
+		sharefs_z_call_free(c);
+}
+
+static void sharefs_z_work(struct work_struct *work)
+{
+	struct sharefs_zjob *j = container_of(work, struct sharefs_zjob, work);
+	struct sharefs_rsrc src = j->src;
+
+	sharefs_z_job_run(j);
+	kvfree(j);
+	if (src.pin) {
+		iput(src.inode);
+		percpu_ref_put(&src.pin->pin);
+	}
+}
+
+/*
+ * Readahead.  A sequential window is read in the workqueue: the reader
+ * goes on with the pages it has while the next window is read and decoded
+ * on another CPU, as erofs's decompression workers do; the job decodes in
+ * file order, so the reader's first folio comes first.  A small window (a
+ * random read, whose reader waits for it anyway) is read here.  A folio
+ * that fails is unlocked !uptodate and read_folio tries it again (through
+ * another member too).
  */
 void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
 			  struct readahead_control *rac)
 {
-	struct sharefs_zcall *c = sharefs_z_call_alloc(src);
+	struct sharefs_zjob *j;
 	struct folio *folio;
+	u64 len;
 
-	/* no memory: the folios stay !uptodate, read_folio tries again */
-	if (!c)
-		return;
 	sharefs_z_expand(src->inode, rac);
-	c->limit = readahead_pos(rac) + readahead_length(rac);
-	while ((folio = readahead_folio(rac))) {
-		if (!sharefs_z_fill_folio(c, folio))
-			sharefs_z_folio_done(src, folio);
-		folio_unlock(folio);
+	len = readahead_length(rac);	/* before the folios are taken */
+	/* no memory: the folios stay !uptodate, read_folio tries again */
+	j = kvmalloc(struct_size(j, folios, readahead_count(rac)), GFP_NOFS);
+	if (!j)
+		return;
+	j->src = *src;
+	j->limit = readahead_pos(rac) + len;
+	j->nr = 0;
+	while ((folio = readahead_folio(rac)))
+		j->folios[j->nr++] = folio;
+	if (len < SHAREFS_Z_SEQ_WINDOW || !j->nr) {
+		sharefs_z_job_run(j);
+		kvfree(j);
+		return;
 	}
-	sharefs_z_call_free(c);
+	/* the pinning rule above: the caller holds both, so these hold */
+	if (src->pin) {
+		ihold(src->inode);
+		percpu_ref_get(&src->pin->pin);
+	}
+	INIT_WORK(&j->work, sharefs_z_work);
+	queue_work(sharefs_z_wq, &j->work);
 }
 
 /* read_folio: 0 and @folio uptodate, or an error; it stays locked. */
@@ -532,4 +607,19 @@ int sharefs_z_read_folio(const struct sharefs_rsrc *src, struct folio *folio)
 	err = sharefs_z_fill_folio(c, folio);
 	sharefs_z_call_free(c);
 	return err ? err : sharefs_z_folio_done(src, folio);
+}
+
+int sharefs_zread_init(void)
+{
+	/* as sharefs_read (read.c): reclaim may wait for these folios */
+	sharefs_z_wq = alloc_workqueue("sharefs_zread",
+				       WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI,
+				       0);
+	return sharefs_z_wq ? 0 : -ENOMEM;
+}
+
+/* After every mount is gone; waits for the jobs still finishing. */
+void sharefs_zread_exit(void)
+{
+	destroy_workqueue(sharefs_z_wq);
 }
