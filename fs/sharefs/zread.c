@@ -29,6 +29,7 @@
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/vmalloc.h>
 #include "internal.h"
 
 /* A batch: at most this many extents, and this many pcluster bytes. */
@@ -58,6 +59,7 @@ struct sharefs_zcall {
 	struct sharefs_zstreams *zs;
 	unsigned int nr;		/* extents in the batch */
 	struct sharefs_zext ext[SHAREFS_Z_BATCH_EXTENTS];
+	struct page *pages[64];		/* an extent mapped for its decoder */
 };
 
 bool sharefs_z_inode(struct inode *inode)
@@ -285,7 +287,7 @@ static void sharefs_z_packed_ra(struct inode *packed, u64 off, u64 len)
  */
 static int sharefs_z_read_fragment(struct sharefs_zcall *c,
 				   const struct sharefs_zmap *map, u64 pos,
-				   u64 len)
+				   u64 len, u8 *out)
 {
 	struct super_block *sb = c->inode->i_sb;
 	struct inode *packed;
@@ -303,7 +305,7 @@ static int sharefs_z_read_fragment(struct sharefs_zcall *c,
 		sharefs_z_packed_ra(packed, map->pa + (pos - map->la), len);
 		/* bounds: inside the packed inode's i_size (sharefs_copy_data) */
 		err = sharefs_copy_data(packed, map->pa + (pos - map->la),
-					c->out, len);
+					out, len);
 	}
 	iput(packed);
 	return err;
@@ -335,9 +337,9 @@ static int sharefs_z_plain(struct super_block *sb, const struct sharefs_zmap *ma
 	return 0;
 }
 
-/* The first e->need output bytes of @e's pcluster into c->out. */
+/* The first e->need output bytes of @e's pcluster into @out. */
 static int sharefs_z_decode_pcluster(struct sharefs_zcall *c,
-				     struct sharefs_zext *e)
+				     struct sharefs_zext *e, u8 *out)
 {
 	struct super_block *sb = c->inode->i_sb;
 	const struct sharefs_zmap *map = &e->map;
@@ -351,45 +353,62 @@ static int sharefs_z_decode_pcluster(struct sharefs_zcall *c,
 	if (err)
 		return err;
 	if (map->alg >= SHAREFS_Z_ALG_MAX)
-		return sharefs_z_plain(sb, map, e->in, c->out, e->need);
+		return sharefs_z_plain(sb, map, e->in, out, e->need);
 	rq = (struct sharefs_zreq) {
 		.in = e->in,
 		.inlen = map->plen,
 		.padscan = min_t(u32, map->plen,
 				 sb->s_blocksize - sharefs_blkoff(sb, map->pa)),
-		.out = c->out,
+		.out = out,
 		.outlen = e->need,
 		.alg = map->alg,
 	};
 	return sharefs_z_decompress(sb, &c->zs, &rq);
 }
 
-/* Decode the extent holding @pos, from its start up to the call's limit. */
-static int sharefs_z_decode(struct sharefs_zcall *c, u64 pos)
+/* The batch's extent holding @pos, after a new batch if need be. */
+static struct sharefs_zext *sharefs_z_get(struct sharefs_zcall *c, u64 pos)
 {
 	struct sharefs_zext *e = sharefs_z_find(c, pos);
 	int err;
 
-	c->len = 0;
-	if (!e) {
-		err = sharefs_z_batch(c, pos);
-		if (err)
-			return err;
-		e = sharefs_z_find(c, pos);
-		/* zmap.c maps @pos into the extent it returns: never met */
-		if (!e) {
-			sharefs_err(c->inode->i_sb, "no extent at %llu of nid %llu",
-				    pos, SHAREFS_I(c->inode)->nid);
-			return -EFSCORRUPTED;
-		}
-	}
-	err = sharefs_z_reserve(&c->out, &c->outcap, e->need);
+	if (e)
+		return e;
+	err = sharefs_z_batch(c, pos);
 	if (err)
-		return err;
+		return ERR_PTR(err);
+	e = sharefs_z_find(c, pos);
+	/* zmap.c maps @pos into the extent it returns: never met */
+	if (!e) {
+		sharefs_err(c->inode->i_sb, "no extent at %llu of nid %llu",
+			    pos, SHAREFS_I(c->inode)->nid);
+		return ERR_PTR(-EFSCORRUPTED);
+	}
+	return e;
+}
+
+/* @e's output [e->from, +e->need) into @out. */
+static int sharefs_z_decode_to(struct sharefs_zcall *c, struct sharefs_zext *e,
+			       u8 *out)
+{
 	if (e->map.flags & SHAREFS_ZMAP_FRAGMENT)
-		err = sharefs_z_read_fragment(c, &e->map, e->from, e->need);
-	else
-		err = sharefs_z_decode_pcluster(c, e);
+		return sharefs_z_read_fragment(c, &e->map, e->from, e->need,
+					       out);
+	return sharefs_z_decode_pcluster(c, e, out);
+}
+
+/* Decode the extent holding @pos into c->out, up to the call's limit. */
+static int sharefs_z_decode(struct sharefs_zcall *c, u64 pos)
+{
+	struct sharefs_zext *e = sharefs_z_get(c, pos);
+	int err;
+
+	c->len = 0;
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	err = sharefs_z_reserve(&c->out, &c->outcap, e->need);
+	if (!err)
+		err = sharefs_z_decode_to(c, e, c->out);
 	if (err)
 		return err;
 	c->la = e->from;
@@ -513,33 +532,186 @@ static void sharefs_z_expand(struct inode *inode, struct readahead_control *rac)
 struct sharefs_zjob {
 	struct work_struct work;
 	struct sharefs_rsrc src;
-	u64 limit;			/* the window's end */
-	unsigned int nr;
-	struct folio *folios[];
+	u64 start, limit;		/* the window */
+	unsigned int nr;		/* folios, contiguous from start */
+	unsigned int done;		/* folios unlocked so far */
+	struct sharefs_zslot {
+		struct folio *folio;
+		int err;
+	} slot[];
 };
 
 static struct workqueue_struct *sharefs_z_wq;
+
+/* Every folio of @j with bytes in [@from, @to) failed with @err. */
+static void sharefs_z_job_fail(struct sharefs_zjob *j, u64 from, u64 to,
+			       int err)
+{
+	unsigned int i;
+
+	for (i = j->done; i < j->nr; i++) {
+		struct folio *folio = j->slot[i].folio;
+
+		if (folio_pos(folio) >= to)
+			break;
+		if (folio_pos(folio) + folio_size(folio) > from &&
+		    !j->slot[i].err)
+			j->slot[i].err = err;
+	}
+}
+
+/*
+ * Unlock, in order, every folio that ends at or before @upto: checked and
+ * uptodate unless it failed (read_folio tries those again).  The call's
+ * bios are settled before the last unlock (the pinning rule above).
+ */
+static void sharefs_z_job_finish(struct sharefs_zjob *j,
+				 struct sharefs_zcall *c, u64 upto)
+{
+	u64 isize = i_size_read(j->src.inode);
+
+	while (j->done < j->nr) {
+		struct sharefs_zslot *sl = &j->slot[j->done];
+		struct folio *folio = sl->folio;
+		u64 pos = folio_pos(folio), end = pos + folio_size(folio);
+
+		if (end > upto)
+			break;
+		if (end > isize && !sl->err)
+			folio_zero_segment(folio, max(isize, pos) - pos,
+					   end - pos);
+		if (!sl->err) {
+			flush_dcache_folio(folio);
+			sharefs_z_folio_done(&j->src, folio);
+		}
+		if (c && j->done == j->nr - 1)
+			sharefs_z_settle(c);
+		folio_unlock(folio);
+		j->done++;
+	}
+}
+
+/* Copy file bytes [@from, @to) from c->out into the job's folios. */
+static void sharefs_z_job_copy(struct sharefs_zjob *j, struct sharefs_zcall *c,
+			       u64 from, u64 to)
+{
+	unsigned int i;
+
+	for (i = j->done; i < j->nr && from < to; i++) {
+		struct folio *folio = j->slot[i].folio;
+		u64 pos = folio_pos(folio), end = pos + folio_size(folio);
+		u64 n;
+
+		if (end <= from)
+			continue;
+		n = min(end, to) - from;
+		sharefs_z_copy_to_folio(folio, from - pos,
+					c->out + (from - c->la), n);
+		from += n;
+	}
+}
+
+/*
+ * Map the job's pages holding [@from, +@len) into one virtual range, so
+ * that the decoder writes the page cache itself, as erofs's does, rather
+ * than a buffer copied afterwards (in TCG a copy costs about as much as an
+ * LZ4 decode).  NULL when they are not all the job's and still locked, or
+ * when vm_map_ram() fails: the caller then decodes into its buffer.
+ */
+static void *sharefs_z_job_vmap(struct sharefs_zjob *j, struct sharefs_zcall *c,
+				u64 from, u64 len, unsigned int *npages)
+{
+	pgoff_t first = from >> PAGE_SHIFT;
+	unsigned int n = DIV_ROUND_UP(offset_in_page(from) + len, PAGE_SIZE);
+	unsigned int i = j->done, k;
+	void *base;
+
+	if (n > ARRAY_SIZE(c->pages))
+		return NULL;
+	for (k = 0; k < n; k++) {
+		pgoff_t idx = first + k;
+
+		while (i < j->nr && folio_next_index(j->slot[i].folio) <= idx)
+			i++;
+		if (i == j->nr || j->slot[i].folio->index > idx)
+			return NULL;
+		c->pages[k] = folio_page(j->slot[i].folio,
+					 idx - j->slot[i].folio->index);
+	}
+	base = vm_map_ram(c->pages, n, NUMA_NO_NODE);
+	if (!base)
+		return NULL;
+	*npages = n;
+	return base + offset_in_page(from);
+}
+
+/*
+ * One extent of the job, from *@pos (where the last one ended): decoded
+ * straight into the page cache when the job holds all its pages, else into
+ * c->out and copied from *@pos on (its start may lie before the window,
+ * or in a folio already unlocked after an error).
+ */
+static void sharefs_z_job_extent(struct sharefs_zjob *j,
+				 struct sharefs_zcall *c, u64 *pos)
+{
+	struct sharefs_zext *e = sharefs_z_get(c, *pos);
+	unsigned int npages;
+	u8 *out = NULL;
+	u64 end;
+	int err;
+
+	if (IS_ERR(e)) {
+		/* the folio holding *pos fails; the next one tries again */
+		end = round_up(*pos + 1, PAGE_SIZE);
+		sharefs_z_job_fail(j, *pos, end, PTR_ERR(e));
+		*pos = end;
+		return;
+	}
+	end = e->from + e->need;
+	if (e->from == *pos && e->need > PAGE_SIZE &&
+	    !(e->map.flags & SHAREFS_ZMAP_FRAGMENT))
+		out = sharefs_z_job_vmap(j, c, e->from, e->need, &npages);
+	if (out) {
+		err = sharefs_z_decode_to(c, e, out);
+		vm_unmap_ram((void *)((unsigned long)out & PAGE_MASK), npages);
+	} else {
+		err = sharefs_z_reserve(&c->out, &c->outcap, e->need);
+		if (!err)
+			err = sharefs_z_decode_to(c, e, c->out);
+		if (!err) {
+			c->la = e->from;
+			sharefs_z_job_copy(j, c, *pos, end);
+		}
+	}
+	if (err)
+		sharefs_z_job_fail(j, *pos, end, err);
+	*pos = end;
+}
 
 /* Fill, check and unlock the job's folios, in file order. */
 static void sharefs_z_job_run(struct sharefs_zjob *j)
 {
 	struct sharefs_zcall *c = sharefs_z_call_alloc(&j->src);
-	unsigned int i;
+	struct super_block *sb = j->src.inode->i_sb;
+	u64 end = min_t(u64, j->limit, i_size_read(j->src.inode));
+	u64 pos = j->start;
 
-	if (c)
-		c->limit = j->limit;
-	for (i = 0; i < j->nr; i++) {
-		struct folio *folio = j->folios[i];
-
-		/* a folio that fails stays !uptodate: read_folio tries again */
-		if (c && !sharefs_z_fill_folio(c, folio))
-			sharefs_z_folio_done(&j->src, folio);
-		if (c && i == j->nr - 1)
-			sharefs_z_settle(c);	/* before the last unlock */
-		folio_unlock(folio);
+	if (!c) {
+		sharefs_z_job_fail(j, pos, j->limit, -ENOMEM);
+		sharefs_z_job_finish(j, NULL, U64_MAX);
+		return;
 	}
-	if (c)
-		sharefs_z_call_free(c);
+	c->limit = j->limit;
+	while (pos < end) {
+		if (test_bit(SHAREFS_SBF_SHUTDOWN, &SHAREFS_SB(sb)->flags)) {
+			sharefs_z_job_fail(j, pos, end, -EIO);
+			break;
+		}
+		sharefs_z_job_extent(j, c, &pos);
+		sharefs_z_job_finish(j, c, pos);
+	}
+	sharefs_z_job_finish(j, c, U64_MAX);
+	sharefs_z_call_free(c);
 }
 
 static void sharefs_z_work(struct work_struct *work)
@@ -574,14 +746,16 @@ void sharefs_z_read_ahead(const struct sharefs_rsrc *src,
 	sharefs_z_expand(src->inode, rac);
 	len = readahead_length(rac);	/* before the folios are taken */
 	/* no memory: the folios stay !uptodate, read_folio tries again */
-	j = kvmalloc(struct_size(j, folios, readahead_count(rac)), GFP_NOFS);
+	j = kvmalloc(struct_size(j, slot, readahead_count(rac)), GFP_NOFS);
 	if (!j)
 		return;
 	j->src = *src;
-	j->limit = readahead_pos(rac) + len;
+	j->start = readahead_pos(rac);
+	j->limit = j->start + len;
 	j->nr = 0;
+	j->done = 0;
 	while ((folio = readahead_folio(rac)))
-		j->folios[j->nr++] = folio;
+		j->slot[j->nr++] = (struct sharefs_zslot) { .folio = folio };
 	if (len < SHAREFS_Z_SEQ_WINDOW || !j->nr) {
 		sharefs_z_job_run(j);
 		kvfree(j);
