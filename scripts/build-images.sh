@@ -343,6 +343,8 @@ img c-fpxattr inode /lib/mid.so xattr_shared 0xff
 erofs19 sharez-plain sharez --xattr-inode-digest=trusted.fingerprint
 erofs19 sharez-lz4 sharez -zlz4hc -C65536 --xattr-inode-digest=trusted.fingerprint
 erofs19 sharez-zstd sharez -zzstd -Eztailpacking --xattr-inode-digest=trusted.fingerprint
+# and by mkfs.sharefs -z (cfuzz_test.c, with the three above)
+sharefs sharez-s sharez -z lz4hc -C 16384
 
 # --- the concurrency fuzzer (cfuzz_test.c) ----------------------------------
 # The share content in every layout the readers have: cfuzz.list names each
@@ -357,7 +359,7 @@ erofs15 share-e15flat sharefp -Enoinline_data
 erofs15 share-e15chunk sharefp --chunksize=4096
 erofs19 share-e19c1k share -b 1024 --chunksize=4096 --xattr-inode-digest=trusted.fingerprint
 echo share-e15chunk >> "$out/direct"
-for t in share shareb sharepad; do
+for t in share shareb sharepad sharez; do
 	python3 "$top/scripts/manifest.py" --fields type,size,data "$trees/$t" \
 		"$out/cfuzz-$t.manifest"
 done
@@ -370,6 +372,11 @@ done
 	for i in share-b share-b2k share-b1k; do echo "$i cfuzz-shareb.manifest"; done
 	for i in share-pad share-pad2k share-pad1k share-e19pad; do
 		echo "$i cfuzz-sharepad.manifest"
+	done
+	# compressed members, with one plain one of the same content:
+	# readahead jobs in the workqueue while their mounts go (zread.c)
+	for i in sharez-plain sharez-lz4 sharez-zstd sharez-s; do
+		echo "$i cfuzz-sharez.manifest"
 	done
 } > "$out/cfuzz.list"
 
