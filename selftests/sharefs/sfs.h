@@ -43,6 +43,9 @@ int sfs_dm_remove(const char *name);
 /* Reads completed on block device @dev (the first field of its sysfs
  * stat), or -1. */
 long sfs_dev_reads(const char *dev);
+/* Field @field (from 0) of block device @dev's sysfs stat: 0 reads
+ * completed, 2 sectors read, ...; or -1. */
+long sfs_dev_stat(const char *dev, int field);
 /* "MAJ:MIN" of block device @path into buf: 0 or -errno. */
 int sfs_dev_numbers(const char *path, char *buf, size_t len);
 
