@@ -27,15 +27,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . scripts/lib.sh
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1"; [ -z "${2:-}" ] || printf '#   %s\n' "$2"; fail=$((fail + 1)); }
-skipped() { echo "ok - $1 # SKIP $2"; skip=$((skip + 1)); }
-check() {	# name command...: passes when the command succeeds
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$name"; else nok "$name" "$(printf '%s\n' "$out" | tail -n 3 | paste -sd'|')"; fi
-}
-finish() { echo "$pass passed, $fail failed, $skip skipped"; [ $fail = 0 ]; exit; }
+. scripts/tests/lib.sh
 
 mkfs=$top/tools/mkfs.sharefs
 [ -x "$mkfs" ] || make -s -C tools mkfs.sharefs > /dev/null
