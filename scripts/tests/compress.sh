@@ -47,19 +47,13 @@ src=$work/src
 mkdir -p "$src/d/e"
 
 # text(N): N bytes of deterministic, compressible text (lz4: about 2:1)
-python3 - "$src" <<'PY' || { nok "build the source tree"; finish; }
+python3 - "$top/scripts" "$src" <<'PY' || { nok "build the source tree"; finish; }
 import os, random, sys
-root = sys.argv[1]
+sys.path.insert(0, sys.argv[1])
+from mktree import word_text
+root = sys.argv[2]
 rnd = random.Random(14)
-words = [''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rnd.randint(2, 9)))
-         for _ in range(300)]
-def text(n):
-    out, size = [], 0
-    while size < n:
-        w = rnd.choice(words) + rnd.choice(' ,\n.;')
-        out.append(w)
-        size += len(w)
-    return ''.join(out).encode()[:n]
+text = word_text(rnd)
 def noise(n):
     return rnd.randbytes(n)
 def put(path, data):
