@@ -153,20 +153,14 @@ sztree() {
 	local d=$trees/szfull
 	[ -d "$d" ] && return
 	cp -a "$(tree full)" "$d.tmp"
-	python3 - "$d.tmp/z" <<'PY'
+	python3 - "$top/scripts" "$d.tmp/z" <<'PY'
 import os, random, sys
-root = sys.argv[1]
+sys.path.insert(0, sys.argv[1])
+from mktree import word_text
+root = sys.argv[2]
 os.makedirs(root)
 rnd = random.Random(4)
-words = [''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rnd.randint(2, 9)))
-         for _ in range(300)]
-def text(n):
-    out, size = [], 0
-    while size < n:
-        w = rnd.choice(words) + rnd.choice(' ,\n.;')
-        out.append(w)
-        size += len(w)
-    return ''.join(out).encode()[:n]
+text = word_text(rnd)
 def put(name, data):
     with open(os.path.join(root, name), 'wb') as f:
         f.write(data)

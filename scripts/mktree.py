@@ -115,6 +115,23 @@ def text(rng, n):
     return bytes(out[:n])
 
 
+def word_text(rng):
+    """text(n): n bytes of made-up words (lz4: about 2:1).  The 300 words
+    are drawn from rng now, the text from it as text() is called."""
+    words = [''.join(rng.choice('abcdefghijklmnopqrstuvwxyz')
+                     for _ in range(rng.randint(2, 9)))
+             for _ in range(300)]
+
+    def text(n):
+        out, size = [], 0
+        while size < n:
+            w = rng.choice(words) + rng.choice(' ,\n.;')
+            out.append(w)
+            size += len(w)
+        return ''.join(out).encode()[:n]
+    return text
+
+
 def zfull(d, rng):
     """'full' plus compressible files of awkward sizes, for compressed
     images: text, text with incompressible runs (uncompressed pclusters

@@ -319,24 +319,33 @@ def m_chunk(img, t, rng):
     return 'chunk' + put(img, pos, '<I', rng)
 
 
-def m_zheader(img, t, rng):
-    if not t.zheaders:
+# fields of a compressed file's map header and of a full lcluster index:
+# (name, offset in the structure, struct format)
+ZHEADER_FIELDS = [('fragoff', 0, '<I'), ('idata', 2, '<H'),
+                  ('advise', 4, '<H'), ('algs', 6, '<B'),
+                  ('clusterbits', 7, '<B')]
+ZINDEX_FIELDS = [('advise', 0, '<H'), ('clusterofs', 2, '<H'),
+                 ('blkaddr', 4, '<I'), ('delta0', 4, '<H'),
+                 ('delta1', 6, '<H')]
+
+
+def m_field(img, rng, what, positions, fields):
+    """one field of one of the structures at positions, set to an
+    interesting value: the structure first, then the field (the draw order
+    that a seed's mutants depend on)"""
+    if not positions:
         return None
-    pos = rng.choice(t.zheaders)
-    f = rng.choice([('fragoff', 0, '<I'), ('idata', 2, '<H'),
-                    ('advise', 4, '<H'), ('algs', 6, '<B'),
-                    ('clusterbits', 7, '<B')])
-    return f'zheader.{f[0]}' + put(img, pos + f[1], f[2], rng)
+    pos = rng.choice(positions)
+    name, off, fmt = rng.choice(fields)
+    return f'{what}.{name}' + put(img, pos + off, fmt, rng)
+
+
+def m_zheader(img, t, rng):
+    return m_field(img, rng, 'zheader', t.zheaders, ZHEADER_FIELDS)
 
 
 def m_zindex(img, t, rng):
-    if not t.zfull:
-        return None
-    pos = rng.choice(t.zfull)
-    f = rng.choice([('advise', 0, '<H'), ('clusterofs', 2, '<H'),
-                    ('blkaddr', 4, '<I'), ('delta0', 4, '<H'),
-                    ('delta1', 6, '<H')])
-    return f'zindex.{f[0]}' + put(img, pos + f[1], f[2], rng)
+    return m_field(img, rng, 'zindex', t.zfull, ZINDEX_FIELDS)
 
 
 def m_zdata(img, t, rng):

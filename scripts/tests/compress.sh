@@ -27,15 +27,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . scripts/lib.sh
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1"; [ -z "${2:-}" ] || printf '#   %s\n' "$2"; fail=$((fail + 1)); }
-skipped() { echo "ok - $1 # SKIP $2"; skip=$((skip + 1)); }
-check() {	# name command...: passes when the command succeeds
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$name"; else nok "$name" "$(printf '%s\n' "$out" | tail -n 3 | paste -sd'|')"; fi
-}
-finish() { echo "$pass passed, $fail failed, $skip skipped"; [ $fail = 0 ]; exit; }
+. scripts/tests/lib.sh
 
 mkfs=$top/tools/mkfs.sharefs
 [ -x "$mkfs" ] || make -s -C tools mkfs.sharefs > /dev/null
@@ -55,19 +47,13 @@ src=$work/src
 mkdir -p "$src/d/e"
 
 # text(N): N bytes of deterministic, compressible text (lz4: about 2:1)
-python3 - "$src" <<'PY' || { nok "build the source tree"; finish; }
+python3 - "$top/scripts" "$src" <<'PY' || { nok "build the source tree"; finish; }
 import os, random, sys
-root = sys.argv[1]
+sys.path.insert(0, sys.argv[1])
+from mktree import word_text
+root = sys.argv[2]
 rnd = random.Random(14)
-words = [''.join(rnd.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rnd.randint(2, 9)))
-         for _ in range(300)]
-def text(n):
-    out, size = [], 0
-    while size < n:
-        w = rnd.choice(words) + rnd.choice(' ,\n.;')
-        out.append(w)
-        size += len(w)
-    return ''.join(out).encode()[:n]
+text = word_text(rnd)
 def noise(n):
     return rnd.randbytes(n)
 def put(path, data):

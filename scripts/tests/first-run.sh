@@ -15,9 +15,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1"; printf '#   %s\n' "$2"; fail=$((fail + 1)); }
+. scripts/tests/lib.sh --no-skip
 
 # expect "name" "regex on the last line" command...: the command must fail,
 # and its last stderr line must match
@@ -85,5 +83,4 @@ else
 fi
 rm -rf "$work"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -11,12 +11,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . scripts/lib.sh
-pass=0 fail=0
-check() {	# name command...
-	local name=$1; shift
-	if "$@" > /dev/null 2>&1; then echo "ok - $name"; pass=$((pass + 1));
-	else echo "not ok - $name"; fail=$((fail + 1)); fi
-}
+. scripts/tests/lib.sh --no-skip
 ver=$(sharefs_version "$top")
 arch=$(dpkg --print-architecture)
 dkms_deb=build/deb/sharefs-dkms_${ver}_all.deb
@@ -42,5 +37,4 @@ check "sharefs-tools: mount.sharefs in /usr/sbin (mount(8)'s helper)" \
 check "sharefs-tools depends on libarchive, libssl and libfsverity" \
 	sh -c "dpkg-deb -f $tools_deb Depends | grep libarchive | grep libssl | grep -q libfsverity0"
 rm -rf "$tmp"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

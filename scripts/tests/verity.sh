@@ -32,20 +32,13 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . scripts/lib.sh
-pass=0 fail=0 skip=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-nok() { echo "not ok - $1"; [ -z "${2:-}" ] || printf '#   %s\n' "$2"; fail=$((fail + 1)); }
-skipped() { echo "ok - $1 # SKIP $2"; skip=$((skip + 1)); }
-check() {	# name command...: passes when the command succeeds
-	local name=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$name"; else nok "$name" "$(printf '%s\n' "$out" | tail -n 3 | paste -sd'|')"; fi
-}
+. scripts/tests/lib.sh
 
 mkfs=$top/tools/mkfs.sharefs
 imgtool() { python3 "$top/scripts/imgtool.py" "$@"; }
 [ -x "$mkfs" ] || make -s -C tools mkfs.sharefs > /dev/null
 for p in fsverity fsck.erofs getfattr; do
-	command -v $p > /dev/null || { nok "$p is installed (scripts/deps.sh)"; echo "$pass passed, $fail failed, $skip skipped"; exit 1; }
+	command -v $p > /dev/null || { nok "$p is installed (scripts/deps.sh)"; finish; }
 done
 have19=
 [ -x "$SID_ROOT/usr/bin/fsck.erofs" ] && have19=1
@@ -78,7 +71,7 @@ mkdir -p "$src/d/e"
 	mkfifo fifo
 	printf forged > forged
 	setfattr -n trusted.sharefs.verity -v 0x5346563100 forged
-) || { nok "build the source tree"; echo "$pass passed, $fail failed, $skip skipped"; exit 1; }
+) || { nok "build the source tree"; finish; }
 nfiles=$(find "$src" -type f -size +0c | wc -l)
 tar -C "$src" --sparse --xattrs --xattrs-include='*' -cf "$work/src.tar" .
 
@@ -270,5 +263,4 @@ echo "# real tree $real: $(wc -l < "$work/real.lst" 2> /dev/null) files; image $
 	"(trees $(awk -v t="$trees" -v a="$a" 'BEGIN { printf "%.2f%%", 100 * t / a }')," \
 	"the rest xattrs and tails no longer inline)"
 
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+finish

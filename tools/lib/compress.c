@@ -18,7 +18,9 @@
  *  - an extent that does not shrink (its pcluster would be as large as
  *    its bytes) is stored plain: one block holding its bytes from the
  *    block's start; but the file's last extent stays compressed when
- *    plain ones would take more blocks (see plain_blocks());
+ *    plain ones would take more blocks (see plain_blocks()).  The input
+ *    that such a pcluster took becomes plain blocks without more tries,
+ *    all but its last block (see next_extent());
  *  - readers ask a plain extent only for bytes up to the end of the
  *    lcluster they read, and refuse a plain extent longer than its block.
  *    A plain extent that runs past an lcluster end into the file's last
@@ -61,6 +63,7 @@
 
 #define IN_MAX		(1u << 20)	/* uncompressed bytes in one extent, at most */
 #define MAX_LCLUSTERS	1024		/* ... and lclusters; d0 must stay below CBLKCNT */
+#define HC_FIRST_MAX	(32u << 10)	/* lz4hc: below this, a short try first */
 #define ZSTD_TRIES	12		/* compressions per zstd pcluster, at most */
 
 /* ---- options ---- */
@@ -160,6 +163,8 @@ struct sharefs_zc {
 	size_t outcap;
 	uint8_t *pcl;			/* the pcluster being built */
 	size_t guess;			/* zstd: input of the last pcluster */
+	uint64_t plain_to;		/* content bytes before this did not shrink */
+	bool last_plain;		/* the last try of this content did not shrink */
 };
 
 /* Large contents stream through a window of 2 * IN_MAX. */
@@ -280,6 +285,39 @@ static int zstd_fill(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 }
 
 /*
+ * LZ4HC's destSize mode reads on past a full output for as long as it
+ * finds no match: over bytes that do not compress, up to some 100 KiB
+ * further whatever the capacity (a one-block pcluster from 1 MiB of a
+ * .deb file costs 60 times what it does from 8 KiB).  So after a try that
+ * did not shrink, a pcluster of less than HC_FIRST_MAX gets twice its
+ * capacity first, and all of @avail only when it took most of that (a
+ * larger one would gain little: the first try would read about as far).
+ * The pclusters came out the same on every tree measured
+ * (Documentation/benchmarks.md); either way they depend on the content
+ * alone.
+ */
+static int hc_fill(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
+		   size_t cap, int *src)
+{
+	size_t first = 2 * cap;
+	int r;
+
+	if (zc->last_plain && avail > first && cap < HC_FIRST_MAX) {
+		*src = (int)first;
+		r = LZ4_compress_HC_destSize(zc->hc, (const char *)in,
+					     (char *)zc->out, src, (int)cap,
+					     zc->level);
+		/* the output filled well before the input ran out */
+		if (r > 0 && (size_t)*src < first - cap / 2)
+			return r;
+	}
+	*src = (int)avail;
+	return LZ4_compress_HC_destSize(zc->hc, (const char *)in,
+					(char *)zc->out, src, (int)cap,
+					zc->level);
+}
+
+/*
  * Compress the longest prefix of in[0, avail) that fits @cap bytes into
  * zc->out.  *n 0: nothing fits (the extent will be plain).
  */
@@ -294,9 +332,7 @@ static int fill_pcluster(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 					  &src, (int)cap);
 		break;
 	case SHAREFS_ZC_LZ4HC:
-		r = LZ4_compress_HC_destSize(zc->hc, (const char *)in,
-					     (char *)zc->out, &src, (int)cap,
-					     zc->level);
+		r = hc_fill(zc, in, avail, cap, &src);
 		break;
 	default:
 		return zstd_fill(zc, in, avail, cap, used, n);
@@ -344,6 +380,29 @@ static size_t plain_blocks(size_t c, size_t len, size_t blksz)
 }
 
 /*
+ * The plain extent at content byte @s: one block of bytes; at the file's
+ * end, not past an lcluster.
+ */
+static int plain_extent(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
+			uint64_t s, uint64_t size, struct sharefs_zext *e)
+{
+	size_t blksz = (size_t)1 << zc->blkszbits;
+	size_t c = (size_t)(s & (blksz - 1));
+	size_t len = avail < blksz ? avail : blksz;
+
+	if (s + len == size && c + len > blksz)
+		len = blksz - c;
+	memcpy(zc->pcl, in, len);
+	memset(zc->pcl + len, 0, blksz - len);
+	memset(e, 0, sizeof(*e));
+	e->lstart = s;
+	e->llen = (uint32_t)len;
+	e->nblks = 1;
+	e->plain = true;
+	return 0;
+}
+
+/*
  * The extent that starts at content byte @s, chosen from in[0, avail) =
  * content bytes [s, s + avail), avail = min(IN_MAX, size - s) (its whole
  * lookahead, so the choice depends on the content alone).  Builds its
@@ -354,11 +413,20 @@ static int next_extent(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 {
 	unsigned int bits = zc->blkszbits;
 	size_t blksz = (size_t)1 << bits, used = 0, n = 0, nblks, pad;
-	size_t c = (size_t)(s & (blksz - 1)), len;
+	size_t c = (size_t)(s & (blksz - 1));
 	int err;
 
 	if (avail > (size_t)MAX_LCLUSTERS << bits)
 		avail = (size_t)MAX_LCLUSTERS << bits;
+	/*
+	 * The input of a pcluster that did not shrink is stored as plain
+	 * blocks without a try each, as mkfs.erofs does: trying again at
+	 * every block costs a 64 KiB pcluster sixteen compressions of 64 KiB.
+	 * Its last block is tried again, as compressible bytes may start
+	 * there.
+	 */
+	if (s + 2 * blksz <= zc->plain_to)
+		return plain_extent(zc, in, avail, s, size, e);
 	err = fill_pcluster(zc, in, avail, zc->pcluster, &used, &n);
 	nblks = (n + blksz - 1) >> bits;
 	if (!err && nblks > 1 && !nonhead_follows(s, s + used, size, bits)) {
@@ -376,18 +444,12 @@ static int next_extent(struct sharefs_zc *zc, const uint8_t *in, size_t avail,
 		memcpy(zc->pcl + pad, zc->out, n);
 		e->llen = (uint32_t)used;
 		e->nblks = (uint16_t)nblks;
+		zc->last_plain = false;
 		return 0;
 	}
-	/* plain: one block of bytes; at the file's end, not past an lcluster */
-	len = avail < blksz ? avail : blksz;
-	if (s + len == size && c + len > blksz)
-		len = blksz - c;
-	memcpy(zc->pcl, in, len);
-	memset(zc->pcl + len, 0, blksz - len);
-	e->llen = (uint32_t)len;
-	e->nblks = 1;
-	e->plain = true;
-	return 0;
+	zc->plain_to = s + used;
+	zc->last_plain = true;
+	return plain_extent(zc, in, avail, s, size, e);
 }
 
 static void ext_push(struct sharefs_content *c, const struct sharefs_zext *e)
@@ -400,6 +462,14 @@ static void ext_push(struct sharefs_content *c, const struct sharefs_zext *e)
 	c->zext[c->nzext].pblk = (uint32_t)c->zblocks;
 	c->nzext++;
 	c->zblocks += e->nblks;
+}
+
+/* A new content: nothing carries over from the last one. */
+static void zc_begin(struct sharefs_zc *zc)
+{
+	zc->guess = 0;
+	zc->plain_to = 0;
+	zc->last_plain = false;
 }
 
 static void z_reset(struct sharefs_content *c)
@@ -423,7 +493,7 @@ int sharefs_z_compress_mem(struct sharefs_zc *zc, const struct sharefs_build *b,
 	uint64_t s = 0;
 
 	z_reset(c);
-	zc->guess = 0;
+	zc_begin(zc);
 	while (s < c->size) {
 		uint64_t left = c->size - s;
 		size_t avail = left < IN_MAX ? (size_t)left : IN_MAX;
@@ -516,7 +586,7 @@ void sharefs_z_stream_begin(struct sharefs_build *b, struct sharefs_content *c)
 	c->blkaddr = b->data_next;
 	b->z->start = b->z->end = 0;
 	b->z->pos = 0;
-	b->z->zc->guess = 0;
+	zc_begin(b->z->zc);
 }
 
 /* One extent from the window, written at the end of the data region. */
