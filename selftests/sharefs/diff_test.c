@@ -79,22 +79,6 @@ static void show_diff(struct __test_metadata *_metadata, const char *what,
 	}
 }
 
-/* is @sym in /proc/kallsyms? */
-static int have_ksym(const char *sym)
-{
-	char line[512], name[256];
-	FILE *f = fopen("/proc/kallsyms", "r");
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %*s %255s", name) == 1 &&
-			!strcmp(name, sym);
-	fclose(f);
-	return found;
-}
-
 static struct {
 	int eop, other, files;
 	char first[512];
@@ -147,7 +131,7 @@ FIXTURE_SETUP(img)
 		       strerror(-ret), log);
 	}
 	self->mounted = 1;
-	if (variant->ksym[0] && !have_ksym(variant->ksym)) {
+	if (variant->ksym[0] && !sfs_have_ksym(variant->ksym)) {
 		memset(&unread, 0, sizeof(unread));
 		ASSERT_EQ(0, nftw(self->dir, unread_one, 16, FTW_PHYS));
 		EXPECT_EQ(0, unread.other) {
