@@ -17,10 +17,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/images
 trees=$top/build/trees
 
+# the stamp covers mkfs.sharefs, which writes images below: without it the
+# stamp's pipeline failed and the script exited with no word
+[ -x "$top/tools/mkfs.sharefs" ] || die "tools/mkfs.sharefs missing: run make tools"
 stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py" \
 	   "$top/scripts/mklayers.py" \
 	   "$top/scripts/manifest.py" "$top/scripts/fuzz/mutate.py";
-	  cat "$top/tools/mkfs.sharefs" 2>/dev/null) | sha256sum | cut -c1-16)
+	  cat "$top/tools/mkfs.sharefs") | sha256sum | cut -c1-16)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
 	log "images up to date"
 	exit 0

@@ -990,8 +990,10 @@ TEST_F_TIMEOUT(zio, o_direct, 300)
 			stock_read += w;
 			/* aligned: the whole file in 64 KiB reads */
 			for (got = 0; (n = read(fd, buf, chunk)) > 0; got += n) {
+				if (got + n > len)
+					break;
 				at = zdiff(buf, ref + got, n);
-				if (at >= 0 || got + n > len)
+				if (at >= 0)
 					break;
 			}
 			EXPECT_EQ(len, got) {
