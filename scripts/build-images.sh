@@ -17,10 +17,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/images
 trees=$top/build/trees
 
+# the stamp covers mkfs.sharefs, which writes images below: without it the
+# stamp's pipeline failed and the script exited with no word
+[ -x "$top/tools/mkfs.sharefs" ] || die "tools/mkfs.sharefs missing: run make tools"
 stamp=$( (cat "$0" "$top/scripts/mktree.py" "$top/scripts/imgtool.py" \
 	   "$top/scripts/mklayers.py" \
 	   "$top/scripts/manifest.py" "$top/scripts/fuzz/mutate.py";
-	  cat "$top/tools/mkfs.sharefs" 2>/dev/null) | sha256sum | cut -c1-16)
+	  cat "$top/tools/mkfs.sharefs") | sha256sum | cut -c1-16)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
 	log "images up to date"
 	exit 0
@@ -218,9 +221,55 @@ zimg z-deflate -zdeflate -C32768 -Eztailpacking -- needs=6.6
 zimg z-zstd -zzstd -C131072 -Ededupe,fragments -- needs=6.10
 zimg z-zstdlegacy -zzstd,level=19 -Elegacy-compress,ztailpacking -- needs=6.10
 zimg z-lzma -zlzma -C65536 -Eztailpacking,fragments -- needs=6.12 ksym=xz_dec_microlzma_alloc
-# Two algorithms: both records in COMPR_CFGS.  mkfs.erofs 1.9.x segfaults
-# with any --compress-hints file here, so the files use the first one only.
+# Two algorithms declared (both records in COMPR_CFGS), the files in the
+# first one only: a declared algorithm no file uses.
 zimg z-multi -zlz4hc:lzma -C65536 -Eztailpacking -- needs=6.12
+
+# Files of three algorithms in one image.  Compress hints cannot pick them:
+# mkfs.erofs 1.9.x reads a hints line as "PCLUSTERSIZE [ALGINDEX] PATTERN"
+# and segfaults on any line with an ALGINDEX, because mkfs/main.c loads
+# the hints before it sets the table of algorithms the index is checked
+# against (importer_params.z_paramsets, NULL then); lines without one work
+# and all use the first algorithm.  Debian 12's 1.5 has hints but one
+# algorithm.  So z-mix is written in three passes over three copies of the
+# zfull tree's z/: LZ4HC for a-lz4/ with all three algorithms declared,
+# then --incremental=data adds b-lzma/ with MicroLZMA and c-zstd/ with
+# zstd.  dump.erofs proves each directory's algorithm: the extents of its
+# files (logical ranges, compressed lengths) equal those of an image of
+# that directory alone with that one algorithm.
+zmix_extents() {	# IMAGE PATH: dump.erofs's extents without addresses
+	sid_exec dump.erofs --path="$2" -e "$1" | grep -E '^ +[0-9]+:' |
+		awk '{ print $1, $2, $3, $5, $NF }'
+}
+zmix() {
+	local d=$trees/zmix p dir alg opts f
+	rm -rf "$d" && mkdir -p "$d"
+	for p in a-lz4:lz4hc b-lzma:lzma c-zstd:zstd; do
+		dir=${p%%:*} alg=${p#*:}
+		rm -rf "$trees/zmix-$dir" && mkdir -p "$trees/zmix-$dir"
+		cp -a "$(tree zfull)/z" "$trees/zmix-$dir/$dir"
+		cp -a "$(tree zfull)/z" "$d/$dir"
+		# the first pass declares every algorithm, the others add to it
+		opts=(--incremental=data "-z$alg")
+		[ "$dir" = a-lz4 ] && opts=(-zlz4hc:lzma:zstd)
+		erofs19 z-mix "zmix-$dir" "${opts[@]}" -C65536 -Eztailpacking
+		erofs19 z-mix-one "zmix-$dir" "-z$alg" -C65536 -Eztailpacking
+		for f in "$trees/zmix-$dir/$dir"/*; do
+			[ -f "$f" ] && [ ! -L "$f" ] || continue
+			[ "$(zmix_extents "$out/z-mix.img" "/$dir/${f##*/}")" = \
+			  "$(zmix_extents "$out/z-mix-one.img" "/$dir/${f##*/}")" ] ||
+				die "z-mix: /$dir/${f##*/} is not $alg"
+		done
+	done
+	# and the check can fail: the three algorithms cut z/large differently
+	[ "$(for dir in a-lz4 b-lzma c-zstd; do
+		zmix_extents "$out/z-mix.img" "/$dir/large" | md5sum
+	     done | sort -u | wc -l)" = 3 ] || die "z-mix: the algorithms did not differ"
+	rm -f "$out/z-mix-one.img" "$out/z-mix-one.tree"
+	echo "$d" > "$out/z-mix.tree"
+}
+zmix
+diffimg z-mix $erofs_fields needs=6.12 ksym=xz_dec_microlzma_alloc
 
 # --- I/O path test images ------------------------------------------------------
 # The same 'io' tree three times: Debian 12's mkfs.erofs default (flat files,

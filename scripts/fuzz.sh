@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [--count N] [--per-boot M] [--seed S] [--time SECONDS]
 #                   [--kernels "6.1 6.12 sid"] [--mutant-timeout T]
-#   scripts/fuzz.sh --repro SEED INDEX
+#                   [--compressed]
+#   scripts/fuzz.sh [--compressed] --repro SEED INDEX
 #   scripts/fuzz.sh --repro-list LIST INDEX   (a mutant of a fuzz_test list,
 #                                 e.g. build/images/fuzz.list of make check)
 #
@@ -28,6 +29,14 @@ fz=$top/build/fuzz
 bases=(basic e15-default e15-chunk4k e15-extended e19-b1024 e19-b512
        e19-prefix e19-digest s-default s-ishare s-b1024 share-a share-e19
        io-chunk)
+# --compressed adds these: each algorithm and layout the reader has (map
+# headers, full and compact indexes, big pclusters, inline tails,
+# fragments, sub-page blocks, several algorithms in one image).  A flag,
+# not a change of the list: a mutant is drawn from the list, so seeds of
+# runs without it regenerate the same mutants, and --repro of a run with
+# it needs it too.
+zbases=(sharez-lz4 sharez-zstd z-legacy z-legacybig z-ztail z-frag z-b1k
+	z-b512 z-deflate z-zstd z-lzma z-mix s-zlz4)
 
 count=10000 per=1500 seed=$(date +%s) budget=0 kernels="6.1 6.12 sid" repro= mt=10
 while [ $# -gt 0 ]; do
@@ -38,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--time) budget=$2; shift 2 ;;
 	--kernels) kernels=$2; shift 2 ;;
 	--mutant-timeout) mt=$2; shift 2 ;;
+	--compressed) bases+=("${zbases[@]}"); shift ;;
 	--repro) repro=$3; seed=$2; shift 3 ;;
 	--repro-list)
 		python3 "$top/scripts/fuzz/mutate.py" one --from "$2" --index "$3" \

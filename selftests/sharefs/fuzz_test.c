@@ -2,9 +2,12 @@
 /*
  * fuzz_test - mutated images mount and walk cleanly, or fail cleanly.
  *
- *   fuzz_test [-l LIST] [-t SECONDS] [-v]
+ *   fuzz_test [-l LIST]... [-t SECONDS] [-v]
  *
- * LIST (default /images/fuzz.list) is written by scripts/fuzz/mutate.py:
+ * Each LIST (default: /images/fuzz.list, then /images/zfuzz.list, the
+ * mutants of compressed images, where build-images.sh wrote it; the ids of
+ * the two overlap, the base names tell them apart) is written by
+ * scripts/fuzz/mutate.py:
  * one mutant a line, "SEED:INDEX BASE SIZE PATCHES WHAT".  BASE is an
  * image of the image disk (/images/manifest); the mutant is BASE with
  * PATCHES ("OFF:HEX,...", "-" for none) applied, cut to SIZE bytes.  Each
@@ -396,10 +399,32 @@ static long ms_since(const struct timespec *t0)
 	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* the mutant lists, read one after the other by next_line() */
+#define MAX_LISTS	8
+static const char *lists[MAX_LISTS];
+static int nlists, cur_list;
+
+/*
+ * The next line of the lists, through the open @*f, which it moves on to
+ * the next list at the end of one (a missing list is one without
+ * mutants; the first must be there).  NULL after the last.
+ */
+static char *next_line(char *buf, int len, FILE **f)
+{
+	while (!fgets(buf, len, *f)) {
+		fclose(*f);
+		*f = NULL;
+		while (!*f && ++cur_list < nlists)
+			*f = fopen(lists[cur_list], "r");
+		if (!*f)
+			return NULL;
+	}
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static char line[1 << 16], save[1 << 16];
-	const char *list = SFS_IMAGES_DIR "/fuzz.list";
 	long n = 0, mounted = 0, refused = 0, unexpected = 0, bad = 0;
 	long ops = 0, errs = 0;
 	int mount_hist[160] = { 0 }, hist[160] = { 0 };
@@ -409,7 +434,10 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "l:t:v")) != -1) {
 		switch (opt) {
-		case 'l': list = optarg; break;
+		case 'l':
+			if (nlists < MAX_LISTS)
+				lists[nlists++] = optarg;
+			break;
 		case 't': timeout = atoi(optarg); break;
 		case 'v': verbose = 1; break;
 		default: return 2;
@@ -424,9 +452,13 @@ int main(int argc, char **argv)
 		printf("ok 1 fuzz # SKIP sharefs is not registered\n");
 		return 4;
 	}
-	f = fopen(list, "r");
+	if (!nlists) {
+		lists[nlists++] = SFS_IMAGES_DIR "/fuzz.list";
+		lists[nlists++] = SFS_IMAGES_DIR "/zfuzz.list";
+	}
+	f = fopen(lists[0], "r");
 	if (!f) {
-		printf("ok 1 fuzz # SKIP no mutant list %s\n", list);
+		printf("ok 1 fuzz # SKIP no mutant list %s\n", lists[0]);
 		return 4;
 	}
 	/* one kernel log line a mutant: lift /dev/kmsg's rate limit */
@@ -444,7 +476,7 @@ int main(int argc, char **argv)
 		  NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	while (fgets(line, sizeof(line), f)) {
+	while (next_line(line, sizeof(line), &f)) {
 		char id[64], name[64], *patches, *what;
 		unsigned long long size;
 		struct timespec t0;
@@ -535,7 +567,6 @@ int main(int argc, char **argv)
 			       res->mount_err ? strerror(res->mount_err) : "ok",
 			       res->ops, res->errs, ms_since(&t0));
 	}
-	fclose(f);
 
 	printf("# fuzz: %ld mutants in %lds, %ld mounted, %ld refused, %ld ops, %ld failed cleanly, %ld unexpected errnos, %ld unusable lines\n",
 	       n, (long)(time(NULL) - start), mounted, refused, ops, errs,

@@ -368,6 +368,21 @@ int sfs_kernel_at_least(int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
+int sfs_have_ksym(const char *sym)
+{
+	char line[512], name[256];
+	FILE *f = fopen("/proc/kallsyms", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %255s", name) == 1 &&
+			!strcmp(name, sym);
+	fclose(f);
+	return found;
+}
+
 /* ---- page cache measurements ------------------------------------------ */
 
 long sfs_meminfo_kb(const char *field)

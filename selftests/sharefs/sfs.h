@@ -91,6 +91,8 @@ int sfs_have_fs(const char *fstype);
 
 /* Is the running kernel at least version major.minor? */
 int sfs_kernel_at_least(int major, int minor);
+/* Is @sym in /proc/kallsyms (a decompressor built into the kernel)? */
+int sfs_have_ksym(const char *sym);
 
 /* /proc/meminfo field in KiB, or -1. */
 long sfs_meminfo_kb(const char *field);
