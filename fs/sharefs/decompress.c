@@ -202,7 +202,9 @@ int sharefs_z_load_cfgs(struct super_block *sb, u16 algs)
 		if (err)
 			return err;
 	}
-	if ((algs & BIT(SHAREFS_Z_ALG_LZMA)) && !SHAREFS_HAVE_MICROLZMA)
+	/* said once, here: its reads fail quietly (sharefs_z_unavailable()) */
+	if ((algs & BIT(SHAREFS_Z_ALG_LZMA)) && !SHAREFS_HAVE_MICROLZMA &&
+	    !test_and_set_bit(SHAREFS_SBF_WARNED_ZALG, &sbi->flags))
 		sharefs_warn(sb, "MicroLZMA is not in this kernel (CONFIG_XZ_DEC_MICROLZMA): its files fail with EOPNOTSUPP");
 	return 0;
 }
