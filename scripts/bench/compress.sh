@@ -13,14 +13,17 @@
 # when cold:
 #   seq_cold   read big.bin sequentially
 #   rand_cold  256 random 4 KiB preads of big.bin
+#   back_cold  big.bin's last 4 MiB in 4 KiB preads, from the end backwards
 #   tree_cold  every file of the tree
 #   seq_warm   big.bin again, from the page cache
 # The table gives median times and the ratio sharefs / erofs (min-max over
 # the runs, each run's pair back to back).  Then, per algorithm and driver
-# alone, first in the boot (erofs keeps its pools after use), with caches
-# dropped and the image still mounted: the growth of unreclaimable slab,
-# per-CPU and vmalloc memory over mounting and reading the tree
-# (decompression buffers and streams).
+# alone, first in the boot (erofs keeps its pools after use, so its rows
+# after the first compressed one grow by that algorithm's streams only),
+# with caches dropped and the image still mounted: the growth of
+# unreclaimable slab, per-CPU and vmalloc memory over mounting and reading
+# the tree, and the same for the tree uncompressed (plain.img), whose
+# growth is a mount's and its inodes' without decompression.
 # Raw output in build/bench/compress/; results go into
 # Documentation/benchmarks.md by hand.
 set -euo pipefail
@@ -46,6 +49,9 @@ for a in "${algs[@]}"; do
 	sid_exec mkfs.erofs --quiet -T1700000000 -z"$a" "$out/img/$a.img" "$out/tree" ||
 		die "mkfs.erofs -z$a failed"
 done
+# the memory baseline: the same tree uncompressed
+sid_exec mkfs.erofs --quiet -T1700000000 "$out/img/plain.img" "$out/tree" ||
+	die "mkfs.erofs failed"
 ( cd "$out/img" && ls -l ) > "$out/sizes.log"
 bin=$(vm_bin)
 
@@ -53,8 +59,9 @@ cmd='
 . /bin/bench-vm-lib.sh
 memk() { awk "/^(SUnreclaim|Percpu|VmallocUsed):/ { s += \$2 } END { print s }" /proc/meminfo; }
 # decompression memory first, in a fresh boot: per algorithm and driver,
-# erofs first, measured while the image is still mounted
-for a in '"${algs[*]}"'; do
+# erofs first, measured while the image is still mounted; the plain image
+# first, the baseline of a mount and its inodes without decompression
+for a in plain '"${algs[*]}"'; do
 	set -- $(grep "^$a " /images/manifest)
 	for d in erofs sharefs; do
 		mkdir -p /mnt/$d-$a
@@ -76,6 +83,7 @@ for a in '"${algs[*]}"'; do
 			sfbench drop; echo "OP alg=$a op=seq_cold drv=$d $(sfbench seq $m/big.bin)"
 			echo "OP alg=$a op=seq_warm drv=$d $(sfbench seq $m/big.bin)"
 			sfbench drop; echo "OP alg=$a op=rand_cold drv=$d $(sfbench rand $m/big.bin 256)"
+			sfbench drop; echo "OP alg=$a op=back_cold drv=$d $(sfbench back $m/big.bin 1024)"
 			sfbench drop; echo "OP alg=$a op=tree_cold drv=$d $(sfbench readall $m)"
 		done
 	done
@@ -101,6 +109,7 @@ for line in open(sys.argv[1]):
     ops.setdefault((kv['alg'], kv['op'], kv['drv']), []).append(ns)
 names = {'seq_cold': 'sequential read, big.bin (24 MiB), cold',
          'rand_cold': '256 random 4 KiB preads, cold',
+         'back_cold': 'the last 4 MiB backwards, 4 KiB preads, cold',
          'tree_cold': 'every file of the tree, cold',
          'seq_warm': 'sequential read, warm'}
 print('| algorithm | operation | erofs median (ms, TCG) | sharefs / erofs |')
@@ -114,9 +123,17 @@ for alg in dict.fromkeys(k[0] for k in ops):
               f'({r[0]:.2f}–{r[-1]:.2f}) |')
 if mem:
     print('\nunreclaimable slab + per-CPU + vmalloc growth over mounting and '
-          'reading the tree, image still mounted (KiB):\n')
-    print('| algorithm | erofs | sharefs |')
+          'reading the tree, image still mounted (KiB); in brackets, less '
+          "the uncompressed image's (a mount and its inodes):\n")
+    print('| image | erofs | sharefs |')
     print('| --- | ---: | ---: |')
+    base = mem.get('plain', {})
     for alg, d in mem.items():
-        print(f'| {alg} | {d.get("erofs")} | {d.get("sharefs")} |')
+        cells = []
+        for drv in ('erofs', 'sharefs'):
+            v = d.get(drv)
+            extra = '' if alg == 'plain' or drv not in base else \
+                f' ({v - base[drv]:+d})'
+            cells.append(f'{v}{extra}')
+        print(f'| {alg} | {cells[0]} | {cells[1]} |')
 PY

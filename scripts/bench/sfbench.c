@@ -9,6 +9,8 @@
  *   sfbench readall DIR...        read every regular file under DIR
  *   sfbench seq FILE              read FILE front to back, 1 MiB reads
  *   sfbench rand FILE COUNT       COUNT 4 KiB preads at random offsets
+ *   sfbench back FILE COUNT       COUNT 4 KiB preads from FILE's end
+ *                                 backwards (a reader walking back)
  *   sfbench mmap FILE             fault in every page of a mapping of FILE
  *   sfbench walk DIR              lstat every entry under DIR
  *   sfbench mount TYPE DEV DIR OPTS   time mount(2) (read-only)
@@ -163,6 +165,28 @@ static int cmd_rand(const char *file, long count)
 		if (pread(fd, buf, 4096, (off_t)(x % pages) * 4096) != 4096)
 			fail("pread", file);
 	}
+	printf("ns=%llu reads=%ld\n", now_ns() - t0, count);
+	close(fd);
+	return 0;
+}
+
+static int cmd_back(const char *file, long count)
+{
+	unsigned long long t0;
+	struct stat st;
+	long i, pages;
+	int fd;
+
+	fd = open(file, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		fail("open", file);
+	pages = st.st_size / 4096;
+	if (pages < count)
+		fail("too small:", file);
+	t0 = now_ns();
+	for (i = 1; i <= count; i++)
+		if (pread(fd, buf, 4096, (off_t)(pages - i) * 4096) != 4096)
+			fail("pread", file);
 	printf("ns=%llu reads=%ld\n", now_ns() - t0, count);
 	close(fd);
 	return 0;
@@ -339,7 +363,7 @@ static int cmd_drop(int timed)
 static int usage(void)
 {
 	fprintf(stderr, "usage: sfbench readall|walk DIR... | seq|mmap FILE | "
-		"rand FILE COUNT | mount TYPE DEV DIR OPTS | "
+		"rand FILE COUNT | back FILE COUNT | mount TYPE DEV DIR OPTS | "
 		"loop FILE OFFSET SIZE | loopmount TYPE FILE DIR OPTS | "
 		"mem | drop | evict | time CMD...\n");
 	return 2;
@@ -360,6 +384,8 @@ int main(int argc, char **argv)
 		return cmd_seq(argv[2]);
 	if (!strcmp(cmd, "rand") && argc == 4)
 		return cmd_rand(argv[2], atol(argv[3]));
+	if (!strcmp(cmd, "back") && argc == 4)
+		return cmd_back(argv[2], atol(argv[3]));
 	if (!strcmp(cmd, "mmap") && argc == 3)
 		return cmd_mmap(argv[2]);
 	if (!strcmp(cmd, "mount") && argc == 6)
