@@ -45,6 +45,7 @@ struct sharefs_zext {
 	struct completion done;		/* its bio ended */
 	int err;			/* set before done completes */
 	bool inflight;			/* a bio was submitted, not waited for */
+	unsigned int run;		/* first of a bio's extents: how many */
 };
 
 struct sharefs_zcall {
@@ -90,13 +91,22 @@ static struct sharefs_zcall *sharefs_z_call_alloc(const struct sharefs_rsrc *src
 	return c;
 }
 
+/*
+ * One bio reads the pclusters of e[0, e->run): each extent's waiter goes
+ * on as its own completion comes, and the call is not freed before the
+ * last one (sharefs_z_settle()), so e[] stays valid to the end.
+ */
 static void sharefs_z_end_io(struct bio *bio)
 {
 	struct sharefs_zext *e = bio->bi_private;
+	int err = blk_status_to_errno(bio->bi_status);
+	unsigned int i, n = e->run;
 
-	e->err = blk_status_to_errno(bio->bi_status);
 	bio_put(bio);
-	complete(&e->done);
+	for (i = 0; i < n; i++) {
+		e[i].err = err;
+		complete(&e[i].done);
+	}
 }
 
 /* Wait for @e's pcluster to be read: 0, or its read's error. */
@@ -132,37 +142,69 @@ static void sharefs_z_call_free(struct sharefs_zcall *c)
 	kfree(c);
 }
 
-/* Submit the read of @e's pcluster into e->in; its end completes e->done. */
-static void sharefs_z_submit(struct super_block *sb, struct sharefs_zext *e)
+/* A device pcluster, inside the image and the device (else e->err). */
+static bool sharefs_z_readable(struct super_block *sb, struct sharefs_zext *e)
 {
-	u32 len = e->map.plen;
-	unsigned int nr = DIV_ROUND_UP(offset_in_page(e->in) + len, PAGE_SIZE);
+	if (e->map.flags & (SHAREFS_ZMAP_FRAGMENT | SHAREFS_ZMAP_INLINE))
+		return false;
+	/* -EFSCORRUPTED or -EIO */
+	e->err = sharefs_check_meta(sb, e->map.pa, e->map.plen);
+	return !e->err;
+}
+
+/*
+ * How many extents from e[0] one bio reads (e[0] readable): those whose
+ * pclusters follow each other on the device and in the buffer.  With
+ * one-block pclusters a window is thousands of extents: one bio each
+ * cost more than the merging of their requests saved.
+ */
+static unsigned int sharefs_z_run(struct super_block *sb,
+				  struct sharefs_zext *e, unsigned int avail)
+{
+	unsigned int n = 1;
+	u64 len = e[0].map.plen;
+
+	while (n < avail && e[n].map.pa == e[n - 1].map.pa + e[n - 1].map.plen &&
+	       e[n].in == e[n - 1].in + e[n - 1].map.plen &&
+	       DIV_ROUND_UP(offset_in_page(e[0].in) + len + e[n].map.plen,
+			    PAGE_SIZE) <= BIO_MAX_VECS &&
+	       sharefs_z_readable(sb, &e[n])) {
+		len += e[n].map.plen;
+		n++;
+	}
+	return n;
+}
+
+/* Submit one bio for the pclusters of e[0, @n), into e[0].in on. */
+static void sharefs_z_submit(struct super_block *sb, struct sharefs_zext *e,
+			     unsigned int n)
+{
+	u64 len = e[n - 1].in + e[n - 1].map.plen - e[0].in;
+	unsigned int i, nr = DIV_ROUND_UP(offset_in_page(e->in) + len, PAGE_SIZE);
 	bool vm = is_vmalloc_addr(e->in);
 	struct bio *bio;
 	u8 *p = e->in;
 
-	/* inside the image and the device: -EFSCORRUPTED or -EIO */
-	e->err = sharefs_check_meta(sb, e->map.pa, len);
-	if (e->err)
-		return;
-	/* each pcluster starts on a page of the buffer: nr <= BIO_MAX_VECS */
+	/* the run's pages are at most BIO_MAX_VECS (sharefs_z_run()) */
 	bio = bio_alloc(sb->s_bdev, nr, REQ_OP_READ, GFP_NOFS);
 	bio->bi_iter.bi_sector = e->map.pa >> SECTOR_SHIFT;
 	bio->bi_private = e;
 	bio->bi_end_io = sharefs_z_end_io;
 	while (p < e->in + len) {
 		unsigned int off = offset_in_page(p);
-		unsigned int n = min_t(size_t, e->in + len - p, PAGE_SIZE - off);
+		unsigned int k = min_t(size_t, e->in + len - p, PAGE_SIZE - off);
 		struct page *page = vm ? vmalloc_to_page(p) : virt_to_page(p);
 
-		/* nr vecs cover every page of the pcluster */
-		__bio_add_page(bio, page, n, off);
-		p += n;
+		__bio_add_page(bio, page, k, off);
+		p += k;
 	}
 	if (vm)
 		flush_kernel_vmap_range(e->in, len);
-	init_completion(&e->done);
-	e->inflight = true;
+	e->run = n;
+	for (i = 0; i < n; i++) {
+		init_completion(&e[i].done);
+		e[i].inflight = true;
+	}
 	submit_bio(bio);
 }
 
@@ -214,10 +256,11 @@ static int sharefs_z_plan(struct sharefs_zcall *c, u64 pos, u64 limit,
 static int sharefs_z_batch(struct sharefs_zcall *c, u64 pos)
 {
 	u64 limit = min_t(u64, c->limit, i_size_read(c->inode));
+	struct super_block *sb = c->inode->i_sb;
 	struct sharefs_zext *e;
 	struct blk_plug plug;
 	size_t bytes = 0;
-	unsigned int i;
+	unsigned int i, n;
 	int ret;
 
 	sharefs_z_settle(c);
@@ -238,14 +281,18 @@ static int sharefs_z_batch(struct sharefs_zcall *c, u64 pos)
 		c->nr = 0;
 		return ret;
 	}
-	blk_start_plug(&plug);
 	for (i = 0; i < c->nr; i++) {
 		e = &c->ext[i];
-		if (e->map.flags & SHAREFS_ZMAP_FRAGMENT)
+		if (!(e->map.flags & SHAREFS_ZMAP_FRAGMENT))
+			e->in = c->in + e->inoff;
+	}
+	blk_start_plug(&plug);
+	for (i = 0; i < c->nr; i += n) {
+		n = 1;
+		if (!sharefs_z_readable(sb, &c->ext[i]))
 			continue;
-		e->in = c->in + e->inoff;
-		if (!(e->map.flags & SHAREFS_ZMAP_INLINE))
-			sharefs_z_submit(c->inode->i_sb, e);
+		n = sharefs_z_run(sb, &c->ext[i], c->nr - i);
+		sharefs_z_submit(sb, &c->ext[i], n);
 	}
 	blk_finish_plug(&plug);
 	return 0;
