@@ -6,12 +6,13 @@
  * When a folio needs bytes not yet decoded, the call maps a batch of
  * extents from there to the end of its range (zmap.c), and submits the
  * reads of all their pclusters at once, each into its own place in one
- * buffer (under a plug, so that neighbouring pclusters merge into one
- * request).  It then decodes the extents in file order, waiting for each
- * pcluster's own bio only, so decoding overlaps the reads still in flight
- * (decompress.c), and copies each extent's output into every folio it
- * covers.  An inline pcluster comes from the metadata block, a fragment
- * from the packed inode's page cache; neither is batched.
+ * buffer: one bio for each run of pclusters that follow each other on
+ * the device.  It then decodes the extents in file order, waiting for each
+ * extent's own bio only, so decoding overlaps the reads still in flight
+ * (decompress.c), into the folios the extent covers (readahead jobs,
+ * below) or into a buffer copied into them (read_folio).  An inline
+ * pcluster comes from the metadata block, a fragment from the packed
+ * inode's page cache; neither is batched.
  *
  * The folios are any page cache: the member's own, or its shared inode's
  * (share.c), where a compressed member and an uncompressed one of the same
