@@ -3,6 +3,7 @@
  * sfs.c - fixtures shared by the sharefs selftests (see sfs.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/dm-ioctl.h>
 #include <linux/loop.h>
@@ -138,19 +139,27 @@ int sfs_mount_image(const char *name, const char *fstype, const char *opts,
  * of a mount is closed (seen on stock erofs's mounts as on ours): a mount
  * that stays busy for a second is a real failure, a moment is not.
  */
-int sfs_umount(const char *dir)
+int sfs_umount_flags(const char *dir, int flags)
 {
 	int i;
 
-	for (i = 0; umount(dir); i++) {
+	for (i = 0; umount2(dir, flags); i++) {
 		if (errno != EBUSY || i == 50)
 			return -errno;
 		if (!i)
 			fprintf(stderr, "# umount %s: EBUSY, trying again\n", dir);
 		usleep(20000);
 	}
-	rmdir(dir);
 	return 0;
+}
+
+int sfs_umount(const char *dir)
+{
+	int ret = sfs_umount_flags(dir, 0);
+
+	if (!ret)
+		rmdir(dir);
+	return ret;
 }
 
 static unsigned long long kmsg_mark_seq;
@@ -596,4 +605,54 @@ int sfs_dev_numbers(const char *path, char *buf, size_t len)
 		return -ENOTBLK;
 	snprintf(buf, len, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	return 0;
+}
+
+/* Read @rel under @dir whole: its bytes (malloc) or NULL with errno set. */
+char *sfs_slurp_at(const char *dir, const char *rel, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char *buf;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	buf = malloc(st.st_size + 1);
+	errno = 0;
+	if (pread(fd, buf, st.st_size, 0) != st.st_size) {
+		err = errno ? errno : EIO;
+		free(buf);
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+/* 0: @rel reads the oracle's bytes; -errno: it fails; 1: other bytes. */
+int sfs_same_file(const char *dir, const char *oracle, const char *rel)
+{
+	size_t la, lo;
+	char *a = sfs_slurp_at(dir, rel, &la);
+	int err = errno, ret;
+	char *o = sfs_slurp_at(oracle, rel, &lo);
+
+	if (!a) {
+		free(o);
+		return -err;
+	}
+	ret = !o || la != lo || memcmp(a, o, la);
+	free(a);
+	free(o);
+	return ret;
 }

@@ -54,6 +54,9 @@ int sfs_dev_numbers(const char *path, char *buf, size_t len);
 int sfs_mount_image(const char *name, const char *fstype, const char *opts,
 		    char *dir, size_t len);
 int sfs_umount(const char *dir);
+/* umount2(@dir, @flags), tried again for up to a second on EBUSY: 0 or
+ * -errno.  sfs_umount() is this with 0, and removes the directory. */
+int sfs_umount_flags(const char *dir, int flags);
 
 /* Kernel log: remember where it ends now, then find what came after. */
 void sfs_kmsg_mark(void);
@@ -98,6 +101,11 @@ int sfs_have_ksym(const char *sym);
 long sfs_meminfo_kb(const char *field);
 /* Read the whole file with read(); bytes read or -errno. */
 long sfs_read_all(const char *path);
+/* @rel under @dir, whole: its bytes (malloc) or NULL with errno set. */
+char *sfs_slurp_at(const char *dir, const char *rel, size_t *len);
+/* 0: @dir/@rel reads @oracle/@rel's bytes; -errno: it fails; 1: other
+ * bytes. */
+int sfs_same_file(const char *dir, const char *oracle, const char *rel);
 /* Map both files, touch every page, count the pages with equal page-frame
  * numbers (/proc/self/pagemap; root sees real PFNs).  *pages gets the
  * file's page count; -1 on error. */

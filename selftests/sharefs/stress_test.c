@@ -389,14 +389,8 @@ static void *cu_umount(void *arg)
 	pthread_barrier_wait(a->go);
 	/* from here a failed open is the mount going, not an error */
 	*a->detached = 1;
-	/* a moment of EBUSY after the last close is 7.2's: see sfs_umount() */
-	for (int i = 0; i <= 50; i++) {
-		a->ret = umount2(a->s->dirs[a->slot], a->lazy ? MNT_DETACH : 0) ?
-			 errno : 0;
-		if (a->ret != EBUSY)
-			break;
-		usleep(20000);
-	}
+	/* a moment of EBUSY after the last close is 7.2's: sfs_umount_flags() */
+	a->ret = -sfs_umount_flags(a->s->dirs[a->slot], a->lazy ? MNT_DETACH : 0);
 	return NULL;
 }
 

@@ -43,56 +43,6 @@ static const char *file_name(int i)
 	return doc[i];
 }
 
-/* Read @rel under @dir whole: its bytes (malloc) or NULL with errno set. */
-static char *slurp(const char *dir, const char *rel, size_t *len)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	char *buf;
-	int fd, err;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st)) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	buf = malloc(st.st_size + 1);
-	errno = 0;
-	if (pread(fd, buf, st.st_size, 0) != st.st_size) {
-		err = errno ? errno : EIO;
-		free(buf);
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	close(fd);
-	*len = st.st_size;
-	return buf;
-}
-
-/* 0: @rel reads the oracle's bytes; -errno: it fails; 1: other bytes. */
-static int same_as_oracle(const char *dir, const char *oracle, const char *rel)
-{
-	size_t la, lo;
-	char *a = slurp(dir, rel, &la);
-	int err = errno, ret;
-	char *o = slurp(oracle, rel, &lo);
-
-	if (!a) {
-		free(o);
-		return -err;
-	}
-	ret = !o || la != lo || memcmp(a, o, la);
-	free(a);
-	free(o);
-	return ret;
-}
-
 FIXTURE(ver) {
 	char dir[4][256];
 	int n;
@@ -131,11 +81,11 @@ TEST_F(ver, verified_reads_every_byte)
 
 	ASSERT_LE(0, a);
 	for (int i = 0; i < NFILES; i++)
-		EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle,
+		EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle,
 					    file_name(i)));
 	/* again, from the cache and the checked tree blocks */
 	for (int i = 0; i < NFILES; i++)
-		EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle,
+		EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle,
 					    file_name(i)));
 }
 
@@ -164,7 +114,7 @@ TEST_F(ver, verified_share_across_domains)
 	snprintf(p1, sizeof(p1), "%s/%s", self->dir[c], BIG);
 	snprintf(p2, sizeof(p2), "%s/usr/%s", self->dir[d], BIG);
 	EXPECT_EQ(0, sfs_same_pfns(p1, p2, &pages));
-	EXPECT_EQ(0, same_as_oracle(self->dir[b], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[b], self->oracle, BIG));
 }
 
 /*
@@ -181,12 +131,12 @@ TEST_F(ver, liar_first)
 	liar = mnt(self, "share-vlie", "domain=evil,verity");
 	ASSERT_LE(0, liar);
 	sfs_kmsg_mark();
-	EXPECT_EQ(-EIO, same_as_oracle(self->dir[liar], self->oracle, BIG));
+	EXPECT_EQ(-EIO, sfs_same_file(self->dir[liar], self->oracle, BIG));
 	EXPECT_EQ(1, sfs_kmsg_count("read error -74"));
 	EXPECT_EQ(1, sfs_kmsg_has(sfs_mount_source(self->dir[liar])));
 	victim = mnt(self, "share-v", "domain=good,verity");
 	ASSERT_LE(0, victim);
-	EXPECT_EQ(0, same_as_oracle(self->dir[victim], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[victim], self->oracle, BIG));
 	/* the liar's file refuses, even with the right bytes cached */
 	snprintf(path, sizeof(path), "%s/%s", self->dir[liar], BIG);
 	fd = open(path, O_RDONLY);
@@ -205,8 +155,8 @@ static void flipped_fails(struct __test_metadata *_metadata,
 	int a = mnt(self, image, "verity");
 
 	ASSERT_LE(0, a);
-	EXPECT_EQ(-EIO, same_as_oracle(self->dir[a], self->oracle, BIG));
-	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, "lib/mid.so"));
+	EXPECT_EQ(-EIO, sfs_same_file(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle, "lib/mid.so"));
 }
 
 TEST_F(ver, flipped_data_bit)
@@ -240,7 +190,7 @@ TEST_F(ver, bad_member_then_good_one)
 	ASSERT_LE(0, fd);
 	good = mnt(self, "share-v", "verity");
 	ASSERT_LE(0, good);
-	EXPECT_EQ(0, same_as_oracle(self->dir[good], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[good], self->oracle, BIG));
 	close(fd);
 }
 
@@ -273,7 +223,7 @@ TEST_F(ver, cold_read_reads_the_tree_once)
 	close(fd);
 	ASSERT_LE(0, before);
 	EXPECT_EQ(1, after - before);
-	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle, BIG));
 }
 
 /*
@@ -291,10 +241,10 @@ TEST_F(ver, tree_memory_is_counted)
 
 	ASSERT_LE(0, base);
 	ASSERT_LE(0, a);
-	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle, BIG));
 	mid = sfs_read_num(TREE_BYTES);
 	EXPECT_EQ(9 * 4096, mid - base);
-	EXPECT_EQ(0, same_as_oracle(self->dir[a], self->oracle, BIG));
+	EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle, BIG));
 	EXPECT_EQ(mid, sfs_read_num(TREE_BYTES));
 	ASSERT_EQ(0, sfs_umount(self->dir[--self->n]));
 	sfs_drop_caches("3");
@@ -330,7 +280,7 @@ TEST_F(ver, many_liars_first)
 	victim = mnt(self, "share-v", "domain=good,verity");
 	EXPECT_LE(0, victim);
 	if (victim >= 0)
-		EXPECT_EQ(0, same_as_oracle(self->dir[victim], self->oracle, BIG));
+		EXPECT_EQ(0, sfs_same_file(self->dir[victim], self->oracle, BIG));
 	while (n-- > 0) {
 		close(fds[n]);
 		EXPECT_EQ(0, sfs_umount(dirs[n]));

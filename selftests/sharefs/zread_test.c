@@ -101,35 +101,6 @@ static long dev_stat(const char *dir, int field)
 	return sfs_dev_stat(dev, field);
 }
 
-/* 0 if @a/@rel and @b/@rel hold the same bytes; else -1. */
-static int same_file(const char *a, const char *b, const char *rel)
-{
-	static char ba[1 << 16], bb[1 << 16];
-	char pa[512], pb[512];
-	int fa, fb, ret = -1;
-	ssize_t na, nb;
-
-	snprintf(pa, sizeof(pa), "%s/%s", a, rel);
-	snprintf(pb, sizeof(pb), "%s/%s", b, rel);
-	fa = open(pa, O_RDONLY);
-	fb = open(pb, O_RDONLY);
-	if (fa < 0 || fb < 0)
-		goto out;
-	do {
-		na = read(fa, ba, sizeof(ba));
-		nb = read(fb, bb, sizeof(bb));
-		if (na < 0 || na != nb || memcmp(ba, bb, na))
-			goto out;
-	} while (na > 0);
-	ret = 0;
-out:
-	if (fa >= 0)
-		close(fa);
-	if (fb >= 0)
-		close(fb);
-	return ret;
-}
-
 /* The encoded extents (pclusters) FIEMAP reports for @fd, or -1. */
 static long pclusters(int fd)
 {
@@ -199,7 +170,7 @@ TEST_F(z, sequential_read_is_batched)
 	/* one request per pcluster before; a batch merges into a few */
 	TH_LOG("%ld pclusters, %ld read requests", pcl, after - before);
 	EXPECT_GE(pcl / 4, after - before);
-	EXPECT_EQ(0, same_file(self->dir[s], self->dir[e], ZFILE));
+	EXPECT_EQ(0, sfs_same_file(self->dir[s], self->dir[e], ZFILE));
 }
 
 /* Open @dir/@rel, ask for all of it to be read ahead, close it. */
@@ -233,7 +204,7 @@ TEST_F(z, umount_while_reading_ahead)
 	}
 	s = mnt(self, ZIMG, "sharefs");
 	ASSERT_LE(0, s);
-	EXPECT_EQ(0, same_file(self->dir[s], self->dir[e], ZFILE));
+	EXPECT_EQ(0, sfs_same_file(self->dir[s], self->dir[e], ZFILE));
 }
 
 TEST_F(z, umount_source_while_reading_ahead)
@@ -261,7 +232,7 @@ TEST_F(z, umount_source_while_reading_ahead)
 		ASSERT_EQ(0, sfs_umount(self->dir[--self->n])) {
 			TH_LOG("round %d", i);
 		}
-		EXPECT_EQ(0, same_file(self->dir[p], self->dir[e], SHFILE)) {
+		EXPECT_EQ(0, sfs_same_file(self->dir[p], self->dir[e], SHFILE)) {
 			TH_LOG("round %d", i);
 		}
 	}
