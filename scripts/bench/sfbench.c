@@ -142,20 +142,27 @@ static int cmd_seq(const char *file)
 	return 0;
 }
 
+/* Open @file for 4 KiB preads: its whole pages, at least @need. */
+static long open_pages(const char *file, long need, int *fd)
+{
+	struct stat st;
+
+	*fd = open(file, O_RDONLY);
+	if (*fd < 0 || fstat(*fd, &st))
+		fail("open", file);
+	if (st.st_size / 4096 < need)
+		fail("too small:", file);
+	return st.st_size / 4096;
+}
+
 static int cmd_rand(const char *file, long count)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL;	/* fixed seed: same offsets */
 	unsigned long long t0;
-	struct stat st;
 	long i, pages;
 	int fd;
 
-	fd = open(file, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st))
-		fail("open", file);
-	pages = st.st_size / 4096;
-	if (pages < 1)
-		fail("too small:", file);
+	pages = open_pages(file, 1, &fd);
 	t0 = now_ns();
 	for (i = 0; i < count; i++) {
 		/* xorshift64 */
@@ -173,16 +180,10 @@ static int cmd_rand(const char *file, long count)
 static int cmd_back(const char *file, long count)
 {
 	unsigned long long t0;
-	struct stat st;
 	long i, pages;
 	int fd;
 
-	fd = open(file, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st))
-		fail("open", file);
-	pages = st.st_size / 4096;
-	if (pages < count)
-		fail("too small:", file);
+	pages = open_pages(file, count, &fd);
 	t0 = now_ns();
 	for (i = 1; i <= count; i++)
 		if (pread(fd, buf, 4096, (off_t)(pages - i) * 4096) != 4096)
