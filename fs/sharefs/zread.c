@@ -222,8 +222,7 @@ static int sharefs_z_plan(struct sharefs_zcall *c, u64 pos, u64 limit,
 	err = sharefs_z_map(c->inode, pos, limit, m);
 	if (err)
 		return err;
-	memset(&e->done, 0, sizeof(e->done));
-	e->err = 0;
+	e->err = 0;	/* e->done is initialised when its bio is submitted */
 	e->inflight = false;
 	e->in = NULL;
 	if (m->flags & SHAREFS_ZMAP_FRAGMENT) {
