@@ -7,7 +7,9 @@ Counts the nested results of every test program ("# ok N ..." lines that the
 in-VM runner indented), falling back to the program's own line when it
 printed none.  Adds one result for the kernel log: any BUG, WARNING, Oops,
 Call Trace or "Busy inodes" fails the run.  A run that never reached the end
-marker (timeout, panic) is a failure too.  Prints failures, then
+marker (timeout, panic) is a failure too.  Prints failures, each with the
+diagnostic lines its test printed (the harness's "Expected ..." lines), so
+that a CI log that keeps only this output still says why; then
 "SUMMARY TAG passed failed skipped".
 """
 import re
@@ -27,15 +29,16 @@ def main():
     fails = []
     text = open(ktap, errors='replace').read()
     finished = '@@SHAREFS-END@@' in text
-    sub = []  # nested results of the current program
+    sub = []  # nested results of the current program, with their notes
+    notes = []  # "# " lines since the last nested result
 
-    def count(neg, name, directive):
+    def count(neg, name, directive, why=()):
         nonlocal passed, failed, skipped
         if directive and directive.upper().startswith('SKIP'):
             skipped += 1
         elif neg:
             failed += 1
-            fails.append(name)
+            fails.append((name, why))
         else:
             passed += 1
 
@@ -43,21 +46,26 @@ def main():
         line = line.rstrip('\r')
         m = SUB.match(line)
         if m:
-            sub.append(m)
+            sub.append((m, notes[-8:]))
+            notes = []
+            continue
+        if line.startswith('# '):
+            notes.append(line)
             continue
         m = TOP.match(line)
         if not m:
             continue
         neg, _, name, directive = m.groups()
         if sub:
-            for s in sub:
-                count(s.group(1), f'{name}: {s.group(3)}', s.group(4))
+            for s, why in sub:
+                count(s.group(1), f'{name}: {s.group(3)}', s.group(4), why)
             # a program that crashed after passing its subtests
-            if neg and not any(s.group(1) for s in sub):
-                count(True, f'{name} ({directive})', None)
+            if neg and not any(s.group(1) for s, _ in sub):
+                count(True, f'{name} ({directive})', None, notes[-8:])
         else:
-            count(neg, name, directive)
+            count(neg, name, directive, notes[-8:])
         sub = []
+        notes = []
 
     if not finished:
         count(True, 'VM run finished (timeout or crash: see console log)', None)
@@ -68,8 +76,11 @@ def main():
     else:
         count(False, 'kernel log clean', None)
 
-    for f in fails:
+    for f, why in fails:
         print(f'# {tag}: FAIL {f}')
+        for w in why:
+            if 'RUN ' not in w and not w.rstrip().endswith(f.split(': ')[-1]):
+                print(f'#   {w[2:]}')
     print(f'SUMMARY {tag} {passed} {failed} {skipped}')
     return 1 if failed else 0
 

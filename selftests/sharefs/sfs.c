@@ -595,6 +595,46 @@ long sfs_dev_reads(const char *dev)
 	return sfs_dev_stat(dev, 0);
 }
 
+/*
+ * Wait, up to 2 s, until block device @dev has no request in flight; 0,
+ * or -ETIMEDOUT: a read that started I/O it does not wait for (readahead
+ * in a workqueue) is counted whole.  The request count (field 0) can still
+ * lag by a request: blk-mq ends a request's bios, waking the reader, and
+ * takes it out of flight before it counts it done.  Sectors (field 2) are
+ * counted before the bios end, so exact counts are taken in sectors.
+ */
+int sfs_dev_idle(const char *dev)
+{
+	char path[128];
+	long r, w;
+	struct stat st;
+	FILE *f;
+	int i;
+
+	if (stat(dev, &st) || !S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/inflight",
+		 major(st.st_rdev), minor(st.st_rdev));
+	for (i = 0; i < 200; i++) {
+		f = fopen(path, "r");
+		if (!f)
+			return -errno;
+		if (fscanf(f, "%ld %ld", &r, &w) != 2)
+			r = w = -1;
+		fclose(f);
+		if (r == 0 && w == 0)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Field @field of @dev's stat once it has nothing in flight, or -1. */
+long sfs_dev_stat_idle(const char *dev, int field)
+{
+	return sfs_dev_idle(dev) ? -1 : sfs_dev_stat(dev, field);
+}
+
 int sfs_dev_numbers(const char *path, char *buf, size_t len)
 {
 	struct stat st;

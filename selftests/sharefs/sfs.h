@@ -46,6 +46,11 @@ long sfs_dev_reads(const char *dev);
 /* Field @field (from 0) of block device @dev's sysfs stat: 0 reads
  * completed, 2 sectors read, ...; or -1. */
 long sfs_dev_stat(const char *dev, int field);
+/* Wait (up to 2 s) until @dev has no request in flight: 0 or -errno.
+ * The request count may still lag by one; sectors are exact. */
+int sfs_dev_idle(const char *dev);
+/* sfs_dev_stat() once @dev is idle, or -1. */
+long sfs_dev_stat_idle(const char *dev, int field);
 /* "MAJ:MIN" of block device @path into buf: 0 or -errno. */
 int sfs_dev_numbers(const char *path, char *buf, size_t len);
 

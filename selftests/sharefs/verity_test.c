@@ -197,8 +197,10 @@ TEST_F(ver, bad_member_then_good_one)
 /*
  * A cold read reads a file's packed tree in one go: after one 4 KiB read
  * at the start of lib/big.so (4 MiB: 8 leaf tree blocks), a 4 KiB read
- * 3 MiB further on (another leaf block) costs the device one read, its
- * data, not two.  Readahead is off for the file, so the data is one folio.
+ * 3 MiB further on (another leaf block) costs the device its data, 8
+ * sectors, and no tree block.  Readahead is off for the file, so the data
+ * is one folio.  Counted in sectors: the device's request count can lag
+ * the read that woke up (sfs_dev_idle), and did, 15 times in 200 on 6.1.
  */
 TEST_F(ver, cold_read_reads_the_tree_once)
 {
@@ -217,12 +219,12 @@ TEST_F(ver, cold_read_reads_the_tree_once)
 	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM));
 	sfs_drop_caches("3");
 	ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
-	before = sfs_dev_reads(dev);
+	before = sfs_dev_stat_idle(dev, 2);
 	ASSERT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 3 << 20));
-	after = sfs_dev_reads(dev);
+	after = sfs_dev_stat_idle(dev, 2);
 	close(fd);
 	ASSERT_LE(0, before);
-	EXPECT_EQ(1, after - before);
+	EXPECT_EQ((long)sizeof(buf) / 512, after - before);
 	EXPECT_EQ(0, sfs_same_file(self->dir[a], self->oracle, BIG));
 }
 

@@ -89,7 +89,7 @@ static int mnt_oracle(struct _test_data_z *self, const char *img)
 	return ret >= 0 ? ret : mnt_opts(self, img, "sharefs", "noshare");
 }
 
-/* Field @field of the stat of the device mounted on @dir, or -1. */
+/* Field @field of the stat of the device mounted on @dir, idle, or -1. */
 static long dev_stat(const char *dir, int field)
 {
 	const char *src = sfs_mount_source(dir);
@@ -98,7 +98,7 @@ static long dev_stat(const char *dir, int field)
 	if (!src)
 		return -1;
 	snprintf(dev, sizeof(dev), "/dev/%s", src);
-	return sfs_dev_stat(dev, field);
+	return sfs_dev_stat_idle(dev, field);
 }
 
 /* The encoded extents (pclusters) FIEMAP reports for @fd, or -1. */
