@@ -16,14 +16,19 @@
 #   back_cold  big.bin's last 4 MiB in 4 KiB preads, from the end backwards
 #   tree_cold  every file of the tree
 #   seq_warm   big.bin again, from the page cache
+# The same tree uncompressed (plain.img) runs them too: what sharefs costs
+# without decompression (its sharing layer joins every file it opens).
 # The table gives median times and the ratio sharefs / erofs (min-max over
-# the runs, each run's pair back to back).  Then, per algorithm and driver
-# alone, first in the boot (erofs keeps its pools after use, so its rows
-# after the first compressed one grow by that algorithm's streams only),
-# with caches dropped and the image still mounted: the growth of
-# unreclaimable slab, per-CPU and vmalloc memory over mounting and reading
-# the tree, and the same for the tree uncompressed (plain.img), whose
-# growth is a mount's and its inodes' without decompression.
+# the runs, each run's pair back to back).  Then, first in the boot, the
+# memory each driver holds for decompression: for each image and driver,
+# BENCH_MEM_RUNS times (default 5), the driver's module is loaded afresh
+# (erofs keeps its streams and buffers until module exit, so only a fresh
+# module shows them again), the image mounted and every file read, caches
+# dropped, and the growth of unreclaimable slab, per-CPU and vmalloc
+# memory less kernel stacks (new kworkers' stacks are vmalloc'ed) taken
+# with the image still mounted.  The same for the tree uncompressed
+# (plain.img) gives a mount's and its inodes' growth without
+# decompression.  The table gives medians, with min-max.
 # Raw output in build/bench/compress/; results go into
 # Documentation/benchmarks.md by hand.
 set -euo pipefail
@@ -31,6 +36,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/lib.sh"
 . "$top/scripts/bench/common.sh"
 runs=${BENCH_RUNS:-3}
+mem_runs=${BENCH_MEM_RUNS:-5}
 algs=("$@")
 [ ${#algs[@]} -gt 0 ] || algs=(lz4hc zstd lzma deflate)
 out=$BENCH_OUT/compress
@@ -57,16 +63,26 @@ bin=$(vm_bin)
 
 cmd='
 . /bin/bench-vm-lib.sh
-memk() { awk "/^(SUnreclaim|Percpu|VmallocUsed):/ { s += \$2 } END { print s }" /proc/meminfo; }
-# decompression memory first, in a fresh boot: per algorithm and driver,
-# erofs first, measured while the image is still mounted; the plain image
-# first, the baseline of a mount and its inodes without decompression
+memk() { awk "/^(SUnreclaim|Percpu|VmallocUsed):/ { s += \$2 } /^KernelStack:/ { s -= \$2 } END { print s }" /proc/meminfo; }
+# a fresh module of driver $1: what it keeps from an earlier mount is gone
+reload() {
+	if [ $1 = erofs ]; then
+		rmmod erofs && insmod /lib/modules/erofs.ko
+	else
+		rmmod sharefs && insmod /sharefs.ko
+	fi || echo "MOUNTFAIL reload $1"
+}
+# decompression memory first: per image and driver, a fresh module each
+# time, measured while the image is still mounted; the plain image is the
+# baseline of a mount and its inodes without decompression
+for r in $(seq '"$mem_runs"'); do
 for a in plain '"${algs[*]}"'; do
 	set -- $(grep "^$a " /images/manifest)
 	for d in erofs sharefs; do
 		mkdir -p /mnt/$d-$a
 		# the loop device first: its queue is no driver memory
 		dev=$(sfbench loop /dev/disk/by-id/images $2 $3)
+		reload $d
 		sfbench drop; sleep 1; before=$(memk)
 		mount -t $d -o ro $dev /mnt/$d-$a || echo "MOUNTFAIL $d $a"
 		sfbench readall /mnt/$d-$a > /dev/null
@@ -74,7 +90,8 @@ for a in plain '"${algs[*]}"'; do
 		umount /mnt/$d-$a
 	done
 done
-for a in '"${algs[*]}"'; do
+done
+for a in plain '"${algs[*]}"'; do
 	set -- $(grep "^$a " /images/manifest)
 	mkdir -p /mnt/erofs-$a /mnt/sharefs-$a
 	mount -t erofs -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/erofs-$a || echo "MOUNTFAIL erofs $a"
@@ -105,7 +122,8 @@ ops, mem = {}, {}
 for line in open(sys.argv[1]):
     kv = dict(re.findall(r'(\w+)=(\S+)', line))
     if line.startswith('MEMK'):
-        mem.setdefault(kv.get('alg', '?'), {})[kv['drv']] = int(kv['grew_kib'])
+        mem.setdefault(kv.get('alg', '?'), {}).setdefault(kv['drv'], []).append(
+            int(kv['grew_kib']))
         continue
     ns = int(kv.get('ns') or kv.get('time_ns') or kv.get('elapsed_ns'))
     ops.setdefault((kv['alg'], kv['op'], kv['drv']), []).append(ns)
@@ -124,18 +142,25 @@ for alg in dict.fromkeys(k[0] for k in ops):
         print(f'| {alg} | {name} | {me / 1e6:.1f} | {ms / me:.2f} '
               f'({r[0]:.2f}–{r[-1]:.2f}) |')
 if mem:
-    print('\nunreclaimable slab + per-CPU + vmalloc growth over mounting and '
-          'reading the tree, image still mounted (KiB); in brackets, less '
+    print('\nunreclaimable slab + per-CPU + vmalloc - kernel stacks, growth '
+          'over mounting and reading the tree with a fresh module, image still '
+          'mounted (KiB, median and min-max); in brackets, the median less '
           "the uncompressed image's (a mount and its inodes):\n")
     print('| image | erofs | sharefs |')
     print('| --- | ---: | ---: |')
-    base = mem.get('plain', {})
+    med = {a: {d: statistics.median(v) for d, v in dv.items()}
+           for a, dv in mem.items()}
+    base = med.get('plain', {})
     for alg, d in mem.items():
         cells = []
         for drv in ('erofs', 'sharefs'):
             v = d.get(drv)
+            if not v:
+                cells.append('-')
+                continue
+            m = med[alg][drv]
             extra = '' if alg == 'plain' or drv not in base else \
-                f' ({v - base[drv]:+d})'
-            cells.append(f'{v}{extra}')
+                f' ({m - base[drv]:+.0f})'
+            cells.append(f'{m:.0f} ({min(v)}–{max(v)}){extra}')
         print(f'| {alg} | {cells[0]} | {cells[1]} |')
 PY

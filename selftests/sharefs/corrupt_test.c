@@ -291,28 +291,6 @@ TEST_F_TIMEOUT(bad, full_walk_ends, 60)
 	sfs_mf_free(&m);
 }
 
-/* the whole file, or NULL */
-static char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !(buf = malloc(st.st_size + 1))) {
-		close(fd);
-		return NULL;
-	}
-	if (pread(fd, buf, st.st_size, 0) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	*len = st.st_size;
-	return buf;
-}
-
 /*
  * A fingerprint that cannot be read means no fingerprint (share.c): a
  * sharing mount reads it at the first open, and a damaged xattr area must
@@ -326,7 +304,7 @@ TEST(unreadable_fingerprint_reads_privately)
 {
 	static const char *const files[] = { "lib/big.so", "lib/mid.so" };
 	const char *warning = "cannot read the content fingerprint";
-	char a[256], c[256], pa[512], pc[512], log[4096];
+	char a[256], c[256], log[4096];
 
 	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=fpread", a, sizeof(a)));
@@ -336,12 +314,10 @@ TEST(unreadable_fingerprint_reads_privately)
 		size_t la = 0, lc = 0;
 		char *ra, *rc;
 
-		snprintf(pa, sizeof(pa), "%s/%s", a, files[i]);
-		snprintf(pc, sizeof(pc), "%s/%s", c, files[i]);
-		ra = slurp(pa, &la);
+		ra = sfs_slurp_at(a, files[i], &la);
 		ASSERT_NE(NULL, ra);
 		errno = 0;
-		rc = slurp(pc, &lc);
+		rc = sfs_slurp_at(c, files[i], &lc);
 		EXPECT_NE(NULL, rc) {
 			TH_LOG("%s: open or read failed: %s", files[i],
 			       strerror(errno));
@@ -352,7 +328,7 @@ TEST(unreadable_fingerprint_reads_privately)
 			free(rc);
 		}
 		/* the decision is taken once: a second open reads too */
-		rc = slurp(pc, &lc);
+		rc = sfs_slurp_at(c, files[i], &lc);
 		EXPECT_NE(NULL, rc);
 		free(rc);
 		free(ra);

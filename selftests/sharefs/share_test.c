@@ -55,25 +55,6 @@ static char *path_in(const char *dir, const char *rel)
 	return p;
 }
 
-/* the whole file into a new buffer */
-static char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st))
-		return NULL;
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (buf && pread(fd, buf, st.st_size, 0) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	*len = st.st_size;
-	return buf;
-}
-
 /* pages of the file resident in the page cache, through mincore() */
 static long resident_pages(const char *path)
 {
@@ -192,8 +173,8 @@ TEST_F(two, block_size_is_part_of_the_key)
 	EXPECT_EQ(BIG_SIZE / 4096,
 		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(c, BIG_A), &pages));
 	/* every small file (inline tails among them) reads right */
-	da = slurp(path_in(self->a, "etc/motd"), &la);
-	db = slurp(path_in(self->b, "etc/motd"), &lb);
+	da = sfs_slurp_at(self->a, "etc/motd", &la);
+	db = sfs_slurp_at(self->b, "etc/motd", &lb);
 	ASSERT_NE(NULL, da);
 	ASSERT_NE(NULL, db);
 	ASSERT_EQ(la, lb);
@@ -260,7 +241,7 @@ TEST_F(two, size_mismatch_falls_back)
 	sfs_kmsg_mark();
 	ASSERT_EQ(0, mount2(self, "share-a", "domain=t1", "share-lie", "domain=t1"));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(self->a, BIG_A)));
-	data = slurp(path_in(self->b, BIG_A), &len);
+	data = sfs_slurp_at(self->b, BIG_A, &len);
 	ASSERT_NE(NULL, data);
 	ASSERT_EQ(strlen(ref), len);
 	EXPECT_EQ(0, memcmp(ref, data, len));
@@ -280,8 +261,8 @@ TEST_F(two, spoof_across_domains_fails)
 	int fd;
 
 	ASSERT_EQ(0, mount2(self, "share-spoof", "domain=evil", "share-a", "domain=good"));
-	attacker = slurp(path_in(self->a, BIG_A), &la);	/* read first */
-	victim = slurp(path_in(self->b, BIG_A), &lb);
+	attacker = sfs_slurp_at(self->a, BIG_A, &la);	/* read first */
+	victim = sfs_slurp_at(self->b, BIG_A, &lb);
 	ASSERT_NE(NULL, attacker);
 	ASSERT_NE(NULL, victim);
 	ASSERT_EQ(la, lb);
@@ -330,8 +311,8 @@ static void share_pair(struct __test_metadata *_metadata,
 	EXPECT_EQ(BIG_SIZE / 4096, resident_pages(path_in(self->b, BIG_A)));
 	EXPECT_EQ(BIG_SIZE / 4096,
 		  sfs_same_pfns(path_in(self->a, BIG_A), path_in(self->b, BIG_A), &pages));
-	a = slurp(path_in(self->a, "lib/odd.so"), &la);
-	b = slurp(path_in(self->b, "lib/odd.so"), &lb);
+	a = sfs_slurp_at(self->a, "lib/odd.so", &la);
+	b = sfs_slurp_at(self->b, "lib/odd.so", &lb);
 	ASSERT_TRUE(a && b);
 	EXPECT_TRUE(la == lb && !memcmp(a, b, la));
 	free(a);
@@ -470,7 +451,7 @@ TEST_F(two, racing_first_opens)
 
 	/* the reference bytes through a mount of their own, no sharing */
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare", c, sizeof(c)));
-	ref = slurp(path_in(c, BIG_A), &len);
+	ref = sfs_slurp_at(c, BIG_A, &len);
 	EXPECT_EQ(0, sfs_umount(c));
 	ASSERT_NE(NULL, ref);
 	ASSERT_EQ((size_t)BIG_SIZE, len);
@@ -624,7 +605,7 @@ TEST(umount_source_mid_read)
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "domain=mid", a, sizeof(a)));
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(path_in(a, BIG_A)));
 	ASSERT_EQ(0, sfs_mount_image("share-b", "sharefs", "domain=mid", b, sizeof(b)));
-	ref = slurp(path_in(b, BIG_B), &len);
+	ref = sfs_slurp_at(b, BIG_B, &len);
 	ASSERT_NE(NULL, ref);
 	r.path = path_in(b, BIG_B);
 	r.ref = ref;
@@ -663,7 +644,7 @@ TEST(evict_source_mid_read)
 	snprintf(pa, sizeof(pa), "%s/%s", a, BIG_A);
 	snprintf(pb, sizeof(pb), "%s/%s", b, BIG_B);
 	ASSERT_EQ(BIG_SIZE, sfs_read_all(pa));	/* A's member is the source */
-	ref = slurp(pb, &len);
+	ref = sfs_slurp_at(b, BIG_B, &len);
 	ASSERT_NE(NULL, ref);
 	r.path = pb;
 	r.ref = ref;
@@ -899,7 +880,7 @@ TEST_F_TIMEOUT(onesrc, every_byte_right, 180)
 
 	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
-	ref = slurp(path_in(ref_dir, py), &len);
+	ref = sfs_slurp_at(ref_dir, py, &len);
 	EXPECT_EQ(0, sfs_umount(ref_dir));
 	ASSERT_NE(NULL, ref);
 	ASSERT_EQ(0, sfs_mount_image(iy, "sharefs", "domain=onesrc", y, sizeof(y)));
@@ -1043,7 +1024,7 @@ TEST(churn_readers_and_mounts)
 
 	SFS_REQUIRE_SHAREFS(_metadata);
 	ASSERT_EQ(0, sfs_mount_image("share-a", "sharefs", "noshare", ref_dir, sizeof(ref_dir)));
-	ref = slurp(path_in(ref_dir, BIG_A), &len);
+	ref = sfs_slurp_at(ref_dir, BIG_A, &len);
 	ASSERT_NE(NULL, ref);
 	ASSERT_EQ((size_t)BIG_SIZE, len);
 	c.ref = ref;
