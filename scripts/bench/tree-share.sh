@@ -22,12 +22,12 @@ rm -rf "$out" && mkdir -p "$out"
 "$top/scripts/build-module.sh" 6.12
 bin=$(vm_bin)
 cmd='
+. /bin/bench-vm-lib.sh
 for a in plain lz4hc; do
-	set -- $(grep "^$a " /images/manifest)
 	mkdir -p /mnt/erofs-$a /mnt/sharefs-$a /mnt/noshare-$a
-	mount -t erofs -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/erofs-$a
-	mount -t sharefs -o ro $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/sharefs-$a
-	mount -t sharefs -o ro,noshare $(sfbench loop /dev/disk/by-id/images $2 $3) /mnt/noshare-$a
+	mount -t erofs -o ro $(attach $a) /mnt/erofs-$a
+	mount -t sharefs -o ro $(attach $a) /mnt/sharefs-$a
+	mount -t sharefs -o ro,noshare $(attach $a) /mnt/noshare-$a
 done
 for i in $(seq '"$runs"'); do
 	for a in plain lz4hc; do

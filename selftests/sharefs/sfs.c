@@ -566,19 +566,23 @@ int sfs_dm_remove(const char *name)
 	return dm_call(DM_DEV_REMOVE, name, NULL, 0, NULL);
 }
 
+/* Block device @dev's sysfs attribute @attr, opened for reading, or NULL. */
+static FILE *dev_attr_open(const char *dev, const char *attr)
+{
+	char nums[32], path[128];
+
+	if (sfs_dev_numbers(dev, nums, sizeof(nums)))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/dev/block/%s/%s", nums, attr);
+	return fopen(path, "r");
+}
+
 long sfs_dev_stat(const char *dev, int field)
 {
-	char path[128];
-	struct stat st;
+	FILE *f = dev_attr_open(dev, "stat");
 	long val = -1;
-	FILE *f;
 	int i;
 
-	if (stat(dev, &st) || !S_ISBLK(st.st_mode))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat",
-		 major(st.st_rdev), minor(st.st_rdev));
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	for (i = 0; i <= field; i++)
@@ -597,7 +601,7 @@ long sfs_dev_reads(const char *dev)
 
 /*
  * Wait, up to 2 s, until block device @dev has no request in flight; 0,
- * or -ETIMEDOUT: a read that started I/O it does not wait for (readahead
+ * -ENOENT (not a block device) or -ETIMEDOUT: a read that started I/O it does not wait for (readahead
  * in a workqueue) is counted whole.  The request count (field 0) can still
  * lag by a request: blk-mq ends a request's bios, waking the reader, and
  * takes it out of flight before it counts it done.  Sectors (field 2) are
@@ -605,20 +609,14 @@ long sfs_dev_reads(const char *dev)
  */
 int sfs_dev_idle(const char *dev)
 {
-	char path[128];
 	long r, w;
-	struct stat st;
 	FILE *f;
 	int i;
 
-	if (stat(dev, &st) || !S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/inflight",
-		 major(st.st_rdev), minor(st.st_rdev));
 	for (i = 0; i < 200; i++) {
-		f = fopen(path, "r");
+		f = dev_attr_open(dev, "inflight");
 		if (!f)
-			return -errno;
+			return -ENOENT;
 		if (fscanf(f, "%ld %ld", &r, &w) != 2)
 			r = w = -1;
 		fclose(f);
